@@ -66,6 +66,19 @@ def translate(seq: str) -> str:
     return "".join(CODON_TABLE.get(seq[i:i + 3], "X") for i in range(0, len(seq) - 2, 3))
 
 
+def translate_junction(junction: str, j_offset: int) -> str:
+    """Junction amino acids, vidjil's convention: in frame, plain translation; out of frame, the part
+    from the J start (``j_offset`` in the junction) read in the J frame (backwards from Phe/Trp118),
+    the rest in the V frame from Cys104, and the 1-2 left-over nucleotides shown as one '#'."""
+    extra = len(junction) % 3
+    if extra == 0:
+        return translate(junction)
+    codons = len(junction) // 3
+    right = min(codons, max(0, (len(junction) - j_offset) // 3))
+    left = codons - right
+    return translate(junction[:3 * left]) + "#" + translate(junction[3 * left + extra:])
+
+
 def reverse_complement(seq: str) -> str:
     return seq.translate(_COMPLEMENT)[::-1]
 
@@ -131,11 +144,11 @@ class Clone:
 
     @property
     def junction_aa(self) -> str:
-        return translate(self.junction)
+        return translate_junction(self.junction, self.j_start - self.junction_start)
 
     @property
     def productive(self) -> bool:
-        return len(self.junction) % 3 == 0 and "*" not in self.junction_aa
+        return len(self.junction) % 3 == 0 and "*" not in translate(self.junction)
 
     def truth_row(self) -> dict:
         return {"clone_id": self.clone_id, "locus": self.locus, "v_call": self.v.name,
@@ -626,7 +639,8 @@ def main(argv: list[str] | None = None) -> int:
 
 __all__ = [
     "SimulationConfig", "Simulation", "Clone", "simulate", "make_clones", "germline_pools", "read_tsv",
-    "write_clone_truth", "READ_TRUTH_COLUMNS", "CLONE_TRUTH_COLUMNS", "KINDS", "translate", "reverse_complement",
+    "write_clone_truth", "READ_TRUTH_COLUMNS", "CLONE_TRUTH_COLUMNS", "KINDS", "translate", "translate_junction",
+    "reverse_complement",
 ]
 
 if __name__ == "__main__":
