@@ -1,0 +1,297 @@
+"""Configuration of every RepSeq process, read from environment variables.
+
+All variables, their defaults and their meaning are listed once, in :data:`VARIABLES`; ``.env.example`` and
+``docs/configuration.md`` document the same list (a test keeps them in step).
+
+Precedence, highest first: the process environment, then ``$REPSEQ_VAR_DIR/secrets.env`` (written by
+``make setup`` / ``repseq admin init-secrets``, never committed), then the defaults below.
+
+A missing or malformed value raises :class:`ConfigError`, whose message is one line naming the variable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+#: The services of the platform, in start order. Each has a folder ``services/<name>/`` and a database
+#: ``<REPSEQ_DB_PREFIX><name>``.
+SERVICE_NAMES: tuple[str, ...] = ("auth", "samples", "jobs", "fuse", "backup", "reporter")
+
+#: Repository root (the folder holding pyproject.toml), used for default paths.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class ConfigError(Exception):
+    """A configuration variable is missing or malformed. ``str(err)`` is one line naming the variable."""
+
+    def __init__(self, variable: str, problem: str):
+        self.variable = variable
+        self.problem = problem
+        super().__init__(f"configuration error: {variable} {problem}")
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable: its name, default (``None`` = required) and what it means."""
+
+    name: str
+    default: str | None
+    help: str
+    secret: bool = False
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("REPSEQ_VAR_DIR", str(REPO_ROOT / "var"),
+             "Folder for run-time state: pid files, logs, S3 data, secrets.env (created if missing)."),
+    Variable("REPSEQ_LOG_LEVEL", "INFO", "Log level of services and gateway (DEBUG, INFO, WARNING, ERROR)."),
+    Variable("REPSEQ_AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672//",
+             "RabbitMQ URI of the nameko bus (vhost after the last '/', '//' = vhost '/')."),
+    Variable("REPSEQ_MAX_WORKERS", "10", "Concurrent workers per nameko service process."),
+    Variable("REPSEQ_RPC_TIMEOUT", "30", "Seconds the gateway waits for an RPC reply before answering 504."),
+    Variable("REPSEQ_HEALTH_TIMEOUT", "0.8",
+             "Seconds each component check of GET /health may take (the whole answer stays under 1 s)."),
+    Variable("REPSEQ_STARTUP_TIMEOUT", "120",
+             "Seconds a service keeps retrying the broker and its database at start (0 = forever)."),
+    Variable("REPSEQ_DB_HOST", "127.0.0.1", "MariaDB/MySQL host."),
+    Variable("REPSEQ_DB_PORT", "3306", "MariaDB/MySQL TCP port."),
+    Variable("REPSEQ_DB_USER", "repseq", "Database user; needs ALL on the databases `<prefix>*`."),
+    Variable("REPSEQ_DB_PASSWORD", None, "Database password (generated into var/secrets.env by `make setup`).",
+             secret=True),
+    Variable("REPSEQ_DB_PREFIX", "repseq_",
+             "Prefix of the per-service databases: <prefix>auth, <prefix>samples, ... (tests use their own)."),
+    Variable("REPSEQ_DB_URL_TEMPLATE", "",
+             "Optional full SQLAlchemy URL with a {database} placeholder; replaces host/port/user/password."),
+    Variable("REPSEQ_S3_ENDPOINT", "127.0.0.1:8333", "S3 endpoint host:port (SeaweedFS locally, MinIO in compose)."),
+    Variable("REPSEQ_S3_ACCESS_KEY", "repseq", "S3 access key."),
+    Variable("REPSEQ_S3_SECRET_KEY", None, "S3 secret key (generated into var/secrets.env by `make setup`).",
+             secret=True),
+    Variable("REPSEQ_S3_SECURE", "false", "Use HTTPS to reach S3 (true/false)."),
+    Variable("REPSEQ_S3_REGION", "us-east-1", "S3 region name sent in signatures."),
+    Variable("REPSEQ_BUCKET_SEQUENCES", "repseq-sequences", "Bucket for uploaded sequence files (FASTQ/FASTA)."),
+    Variable("REPSEQ_BUCKET_RESULTS", "repseq-results", "Bucket for analysis results (.vidjil, AIRR, logs)."),
+    Variable("REPSEQ_BUCKET_BACKUPS", "repseq-backups", "Bucket for backups (database dumps, exports)."),
+    Variable("REPSEQ_GATEWAY_HOST", "127.0.0.1", "Address the gateway listens on."),
+    Variable("REPSEQ_GATEWAY_PORT", "8080", "Port the gateway listens on."),
+    Variable("REPSEQ_GATEWAY_THREADS", "8", "gunicorn gthread threads of the gateway (= RPC proxy pool size)."),
+    Variable("REPSEQ_SECRET_KEY", None, "Key signing gateway sessions (generated into var/secrets.env).",
+             secret=True),
+)
+
+_BY_NAME = {v.name: v for v in VARIABLES}
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(name, f"must be true or false (got {raw!r})")
+
+
+def _parse_int(name: str, raw: str, minimum: int = 0) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(name, f"must be an integer (got {raw!r})") from None
+    if value < minimum:
+        raise ConfigError(name, f"must be >= {minimum} (got {value})")
+    return value
+
+
+def _parse_float(name: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(name, f"must be a number (got {raw!r})") from None
+    if value <= 0:
+        raise ConfigError(name, f"must be > 0 (got {value})")
+    return value
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Read ``KEY=value`` lines (``#`` comments, optional quotes) from ``path``; ``{}`` if it does not exist."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export "):]
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(str(path), f"line {number} is not KEY=value")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed configuration. Build it with :meth:`from_env`; derive variants with :meth:`replace`."""
+
+    var_dir: Path
+    log_level: str
+    amqp_uri: str
+    max_workers: int
+    rpc_timeout: float
+    health_timeout: float
+    startup_timeout: float
+    db_host: str
+    db_port: int
+    db_user: str
+    db_password: str
+    db_prefix: str
+    db_url_template: str
+    s3_endpoint: str
+    s3_access_key: str
+    s3_secret_key: str
+    s3_secure: bool
+    s3_region: str
+    bucket_sequences: str
+    bucket_results: str
+    bucket_backups: str
+    gateway_host: str
+    gateway_port: int
+    gateway_threads: int
+    secret_key: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, use_secrets_file: bool = True) -> "Settings":
+        """Read every variable of :data:`VARIABLES`.
+
+        ``environ`` defaults to ``os.environ``. Raises :class:`ConfigError` (one line naming the variable) for a
+        missing required value or a malformed one.
+        """
+        env = dict(os.environ if environ is None else environ)
+        var_dir = Path(env.get("REPSEQ_VAR_DIR") or _BY_NAME["REPSEQ_VAR_DIR"].default)
+        file_values = read_env_file(var_dir / "secrets.env") if use_secrets_file else {}
+
+        def get(name: str, required_unless: str | None = None) -> str:
+            if env.get(name, "") != "":
+                return env[name]
+            if file_values.get(name, "") != "":
+                return file_values[name]
+            default = _BY_NAME[name].default
+            if default is None:
+                if required_unless and (env.get(required_unless) or file_values.get(required_unless)):
+                    return ""
+                raise ConfigError(name, "is not set (run `make setup` to generate var/secrets.env, or export it)")
+            return default
+
+        log_level = get("REPSEQ_LOG_LEVEL").upper()
+        if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ConfigError("REPSEQ_LOG_LEVEL", f"must be DEBUG, INFO, WARNING or ERROR (got {log_level!r})")
+        amqp_uri = get("REPSEQ_AMQP_URI")
+        if not amqp_uri.startswith(("amqp://", "pyamqp://", "amqps://")):
+            raise ConfigError("REPSEQ_AMQP_URI", f"must start with amqp:// or pyamqp:// (got {amqp_uri!r})")
+        template = get("REPSEQ_DB_URL_TEMPLATE")
+        if template and "{database}" not in template:
+            raise ConfigError("REPSEQ_DB_URL_TEMPLATE", "must contain the placeholder {database}")
+        endpoint = get("REPSEQ_S3_ENDPOINT")
+        if "://" in endpoint or "/" in endpoint:
+            raise ConfigError("REPSEQ_S3_ENDPOINT", f"must be host:port without scheme or path (got {endpoint!r})")
+        prefix = get("REPSEQ_DB_PREFIX")
+        if not prefix.replace("_", "").isalnum():
+            raise ConfigError("REPSEQ_DB_PREFIX", f"may hold only letters, digits and _ (got {prefix!r})")
+        buckets = {}
+        for name in ("REPSEQ_BUCKET_SEQUENCES", "REPSEQ_BUCKET_RESULTS", "REPSEQ_BUCKET_BACKUPS"):
+            bucket = get(name)
+            if not (3 <= len(bucket) <= 63) or not all(c.islower() or c.isdigit() or c in "-." for c in bucket):
+                raise ConfigError(name, f"must be a valid S3 bucket name (3-63 of a-z 0-9 . -; got {bucket!r})")
+            buckets[name] = bucket
+        return cls(
+            var_dir=var_dir,
+            log_level=log_level,
+            amqp_uri=amqp_uri,
+            max_workers=_parse_int("REPSEQ_MAX_WORKERS", get("REPSEQ_MAX_WORKERS"), minimum=1),
+            rpc_timeout=_parse_float("REPSEQ_RPC_TIMEOUT", get("REPSEQ_RPC_TIMEOUT")),
+            health_timeout=_parse_float("REPSEQ_HEALTH_TIMEOUT", get("REPSEQ_HEALTH_TIMEOUT")),
+            startup_timeout=float(_parse_int("REPSEQ_STARTUP_TIMEOUT", get("REPSEQ_STARTUP_TIMEOUT"))),
+            db_host=get("REPSEQ_DB_HOST"),
+            db_port=_parse_int("REPSEQ_DB_PORT", get("REPSEQ_DB_PORT"), minimum=1),
+            db_user=get("REPSEQ_DB_USER"),
+            db_password=get("REPSEQ_DB_PASSWORD", required_unless="REPSEQ_DB_URL_TEMPLATE"),
+            db_prefix=prefix,
+            db_url_template=template,
+            s3_endpoint=endpoint,
+            s3_access_key=get("REPSEQ_S3_ACCESS_KEY"),
+            s3_secret_key=get("REPSEQ_S3_SECRET_KEY"),
+            s3_secure=_parse_bool("REPSEQ_S3_SECURE", get("REPSEQ_S3_SECURE")),
+            s3_region=get("REPSEQ_S3_REGION"),
+            bucket_sequences=buckets["REPSEQ_BUCKET_SEQUENCES"],
+            bucket_results=buckets["REPSEQ_BUCKET_RESULTS"],
+            bucket_backups=buckets["REPSEQ_BUCKET_BACKUPS"],
+            gateway_host=get("REPSEQ_GATEWAY_HOST"),
+            gateway_port=_parse_int("REPSEQ_GATEWAY_PORT", get("REPSEQ_GATEWAY_PORT"), minimum=1),
+            gateway_threads=_parse_int("REPSEQ_GATEWAY_THREADS", get("REPSEQ_GATEWAY_THREADS"), minimum=1),
+            secret_key=get("REPSEQ_SECRET_KEY"),
+        )
+
+    def replace(self, **changes) -> "Settings":
+        """A copy with some fields changed (``settings.replace(db_prefix="repseq_test_")``)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that reproduce these settings in a child process."""
+        values = {
+            "REPSEQ_VAR_DIR": str(self.var_dir),
+            "REPSEQ_LOG_LEVEL": self.log_level,
+            "REPSEQ_AMQP_URI": self.amqp_uri,
+            "REPSEQ_MAX_WORKERS": str(self.max_workers),
+            "REPSEQ_RPC_TIMEOUT": str(self.rpc_timeout),
+            "REPSEQ_HEALTH_TIMEOUT": str(self.health_timeout),
+            "REPSEQ_STARTUP_TIMEOUT": str(int(self.startup_timeout)),
+            "REPSEQ_DB_HOST": self.db_host,
+            "REPSEQ_DB_PORT": str(self.db_port),
+            "REPSEQ_DB_USER": self.db_user,
+            "REPSEQ_DB_PASSWORD": self.db_password,
+            "REPSEQ_DB_PREFIX": self.db_prefix,
+            "REPSEQ_DB_URL_TEMPLATE": self.db_url_template,
+            "REPSEQ_S3_ENDPOINT": self.s3_endpoint,
+            "REPSEQ_S3_ACCESS_KEY": self.s3_access_key,
+            "REPSEQ_S3_SECRET_KEY": self.s3_secret_key,
+            "REPSEQ_S3_SECURE": "true" if self.s3_secure else "false",
+            "REPSEQ_S3_REGION": self.s3_region,
+            "REPSEQ_BUCKET_SEQUENCES": self.bucket_sequences,
+            "REPSEQ_BUCKET_RESULTS": self.bucket_results,
+            "REPSEQ_BUCKET_BACKUPS": self.bucket_backups,
+            "REPSEQ_GATEWAY_HOST": self.gateway_host,
+            "REPSEQ_GATEWAY_PORT": str(self.gateway_port),
+            "REPSEQ_GATEWAY_THREADS": str(self.gateway_threads),
+            "REPSEQ_SECRET_KEY": self.secret_key,
+        }
+        assert set(values) == set(_BY_NAME), "to_env must cover VARIABLES"
+        return values
+
+    @property
+    def buckets(self) -> dict[str, str]:
+        """Bucket names by role: ``{"sequences": ..., "results": ..., "backups": ...}``."""
+        return {"sequences": self.bucket_sequences, "results": self.bucket_results, "backups": self.bucket_backups}
+
+    @property
+    def gateway_url(self) -> str:
+        host = "127.0.0.1" if self.gateway_host in ("0.0.0.0", "") else self.gateway_host
+        return f"http://{host}:{self.gateway_port}"
+
+    def nameko_config(self) -> dict:
+        """The nameko config dict for services and standalone RPC proxies."""
+        return {
+            "AMQP_URI": self.amqp_uri,
+            "max_workers": self.max_workers,
+            "parent_calls_tracked": 10,
+            "serializer": "json",
+        }
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """:meth:`Settings.from_env`, for callers that prefer a function."""
+    return Settings.from_env(environ)

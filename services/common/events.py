@@ -1,0 +1,133 @@
+"""Events (facts) on the nameko bus, each with a versioned JSON payload documented in docs/events.md.
+
+Wire format: nameko publishes to the topic exchange ``<source service>.events`` with routing key = event name.
+Another system can bind its own queue to that exchange with the event name as routing key and read JSON bodies::
+
+    {"version": 1, "event": "sample.uploaded", "source": "samples", "occurred_at": "2026-11-29T16:42:00+00:00",
+     "data": {...}}
+
+In a service::
+
+    from services.common.events import EventPublisher, Envelope
+    from services.common.entrypoints import event_handler
+
+    class SamplesService:
+        name = "samples"
+        publish = EventPublisher()
+        ...
+            self.publish("sample.uploaded", {"sample_id": 4, ...})
+
+    class ReporterService:
+        @event_handler("samples", "sample.uploaded")
+        def on_uploaded(self, payload):
+            envelope = Envelope.parse(payload)   # validates version/event
+
+Every event must be declared in :data:`EVENTS` (name, source service, current version, data fields) and
+documented in docs/events.md; a test checks both. Changing the meaning or type of a field means a new version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from nameko.events import EventDispatcher
+
+from services.common.exceptions import BadRequest
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """Declaration of one event: ``fields`` maps each ``data`` field to its JSON type and meaning."""
+
+    name: str
+    source: str
+    version: int
+    description: str
+    fields: Mapping[str, str]
+
+
+#: Declared events by name. Other issues add theirs here and to docs/events.md.
+EVENTS: dict[str, EventSpec] = {}
+
+
+def declare(name: str, source: str, version: int, description: str, fields: Mapping[str, str]) -> EventSpec:
+    """Add an event to :data:`EVENTS` (used at import time of this module)."""
+    spec = EventSpec(name=name, source=source, version=version, description=description, fields=dict(fields))
+    EVENTS[name] = spec
+    return spec
+
+
+FOUNDATION_PING = declare(
+    "foundation.ping", source="samples", version=1,
+    description="Liveness probe of the event path: samples dispatches it on request (RPC samples.ping), "
+                "reporter records it in its event log.",
+    fields={"token": "string: opaque value chosen by the caller, echoed so it can find its ping",
+            "requested_by": "integer: user id of the principal that asked for the ping"},
+)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A parsed event payload."""
+
+    version: int
+    event: str
+    source: str
+    occurred_at: str
+    data: dict[str, Any]
+
+    @classmethod
+    def parse(cls, payload: Mapping[str, Any], expected_event: str | None = None) -> "Envelope":
+        """Validate a received payload; raises :class:`BadRequest` if it is not an envelope of a known event."""
+        if not isinstance(payload, Mapping):
+            raise BadRequest("event payload is not a JSON object")
+        missing = [key for key in ("version", "event", "source", "occurred_at", "data") if key not in payload]
+        if missing:
+            raise BadRequest(f"event payload lacks {', '.join(missing)}")
+        event = payload["event"]
+        if expected_event and event != expected_event:
+            raise BadRequest(f"expected event {expected_event}, got {event}")
+        if not isinstance(payload["version"], int) or not isinstance(payload["data"], Mapping):
+            raise BadRequest("event version must be an integer and data an object")
+        return cls(version=payload["version"], event=event, source=str(payload["source"]),
+                   occurred_at=str(payload["occurred_at"]), data=dict(payload["data"]))
+
+
+def make_envelope(event: str, data: Mapping[str, Any], source: str | None = None,
+                  occurred_at: datetime | None = None) -> dict[str, Any]:
+    """Build the payload of a declared ``event``. Raises ``KeyError`` for an undeclared event and ``ValueError``
+    when ``data`` lacks or adds fields compared with its declaration."""
+    spec = EVENTS[event]
+    unknown = set(data) - set(spec.fields)
+    missing = set(spec.fields) - set(data)
+    if unknown or missing:
+        raise ValueError(f"event {event} v{spec.version}: missing {sorted(missing)}, undeclared {sorted(unknown)}")
+    when = (occurred_at or datetime.now(timezone.utc)).isoformat()
+    return {"version": spec.version, "event": event, "source": source or spec.source, "occurred_at": when,
+            "data": dict(data)}
+
+
+class EventPublisher(EventDispatcher):
+    """nameko dependency: ``self.publish(event, data)`` dispatches a declared event in its envelope.
+
+    Raises ``ValueError`` if the event is declared for another source service or ``data`` does not match its
+    declaration.
+    """
+
+    def get_dependency(self, worker_ctx):
+        dispatch = super().get_dependency(worker_ctx)
+        service_name = self.container.service_name
+
+        def publish(event: str, data: Mapping[str, Any]) -> dict[str, Any]:
+            spec = EVENTS.get(event)
+            if spec is None:
+                raise ValueError(f"event {event} is not declared in services.common.events.EVENTS")
+            if spec.source != service_name:
+                raise ValueError(f"event {event} is published by {spec.source}, not {service_name}")
+            payload = make_envelope(event, data, source=service_name)
+            dispatch(event, payload)
+            return payload
+
+        return publish

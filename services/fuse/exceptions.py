@@ -1,0 +1,5 @@
+"""Errors the fuse service raises; callers receive them as these classes (see services.common.exceptions)."""
+
+from __future__ import annotations
+
+from services.common.exceptions import BadRequest, Conflict, NotFound, PermissionDenied, Unfuseenticated  # noqa: F401
