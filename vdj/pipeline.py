@@ -1,0 +1,406 @@
+"""The analysis of one read file: detection -> windows -> clones -> designation of the top clones.
+
+:func:`analyze` is the library entry (the CLI is a thin wrapper). Reads are streamed in batches;
+each batch is encoded and detected by the numba kernel (:mod:`vdj.detect`) and summarised into
+per-window counts and a few reads per window (:func:`process_batch`), either in this process or in
+``threads`` worker processes (fork). Only the window table grows with the input, by the number of
+distinct windows. Per-read assignments, when asked for, go to a temporary file and are rewritten
+with the final clone ids at the end.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import multiprocessing
+import os
+import shlex
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from vdj import __version__
+from vdj.cluster import Clone, MergeStats, WindowTable, cluster_windows, keep_longest
+from vdj.consensus import consensus
+from vdj.designation import Designation, Designer
+from vdj.detect import SEG, STATUS_NAMES, UNSEG_TOO_SHORT_W, detect
+from vdj.kmer import DEFAULT_SEED, encode_batch, load_or_build_index, reverse_complement
+from vdj.reader import estimate_read_count, read_batches
+from vdj.report import RunStatistics
+
+
+@dataclass
+class AnalysisOptions:
+    """Options of one analysis (CLI flags in brackets).
+
+    germline_preset [-g]: "multi" or system names ("IGH", "IGH,TRG"); species [--species];
+    germline_dir: database root (default $REPSEQ_GERMLINE_DIR or vdj/germline_data);
+    window [-w]: window length in nt; min_reads [-r]: reads for a clone to be reported;
+    max_designations [-z]: clones designated (consensus + V(D)J + CDR3); max_clones: clones
+    written (None = all with >= min_reads); evalue [-e]: max k-mer e-value; threads [--threads];
+    read_assignments [--read-assignments]: TSV path; merge_distance/merge_ratio: error-window
+    merging (0 = off); consensus_reads: reads kept per window for the consensus; batch_size: reads
+    per batch; seed: spaced seed; progress: tqdm bar (None = when stderr is a TTY).
+    """
+
+    germline_preset: str = "multi"
+    species: str = "homo-sapiens"
+    germline_dir: str | None = None
+    window: int = 50
+    min_reads: int = 5
+    max_designations: int = 100
+    max_clones: int | None = None
+    evalue: float = 1.0
+    threads: int = 1
+    read_assignments: str | None = None
+    merge_distance: int = 2
+    merge_ratio: float = 3.0
+    consensus_reads: int = 30
+    batch_size: int = 4096
+    seed: str = DEFAULT_SEED
+    progress: bool | None = None
+    commandline: str = ""
+
+
+@dataclass
+class CloneResult:
+    """A reported clone: identity, counts, representative sequence and designation."""
+
+    clone: Clone
+    top: int
+    germline: str
+    locus: str
+    sequence: str
+    window_offset: int
+    designation: Designation | None = None
+    warnings: list[dict] = field(default_factory=list)
+    coverage: float | None = None
+
+    @property
+    def id(self) -> str:
+        return self.clone.window
+
+    @property
+    def reads(self) -> int:
+        return self.clone.reads
+
+
+@dataclass
+class AnalysisResult:
+    """Everything a run produced. ``clones`` are the reported clones (>= min_reads), by rank."""
+
+    input_path: str
+    options: AnalysisOptions
+    stats: RunStatistics
+    clones: list[CloneResult]
+    all_clone_count: int
+    germlines: object
+    systems: list
+    diversity: dict
+    run_timestamp: str
+    merge: MergeStats
+
+    def to_vidjil(self) -> dict:
+        """The .vidjil JSON document (dict), see :mod:`vdj.vidjil_output`."""
+        from vdj.vidjil_output import to_vidjil
+        return to_vidjil(self)
+
+    def write_vidjil(self, path: str | os.PathLike) -> None:
+        from vdj.vidjil_output import write_vidjil
+        write_vidjil(self, path)
+
+    def write_airr(self, path: str | os.PathLike) -> None:
+        """Write the AIRR rearrangement TSV (one row per reported clone)."""
+        from vdj.airr_output import write_airr
+        write_airr(self, path)
+
+
+# --- per-batch work (runs in workers) ---------------------------------------------------------
+
+class _Context:
+    """What a batch worker needs (set in the parent before forking)."""
+
+    def __init__(self, index, window: int, multiplier: float, evalue: float, consensus_reads: int,
+                 system_names: list[str], want_assignments: bool):
+        self.index = index
+        self.window = window
+        self.multiplier = multiplier
+        self.evalue = evalue
+        self.consensus_reads = consensus_reads
+        self.system_names = system_names
+        self.want_assignments = want_assignments
+
+
+_CONTEXT: _Context | None = None
+
+
+@dataclass
+class BatchOutcome:
+    """Summary of one batch: statistics, windows with counts and sample reads, per-read calls."""
+
+    stats: RunStatistics
+    windows: dict
+    assignments: list | None
+
+
+def process_batch(sequences: list[str], context: _Context | None = None) -> BatchOutcome:
+    """Detect the reads of a batch and summarise them by window.
+
+    Returns windows as {window: (count, length_sum, {system: n}, [(length, oriented read,
+    window start)])} with at most ``consensus_reads`` (the longest) reads per window, and, when
+    asked, one (status name, system name, window) per read.
+    """
+    ctx = context or _CONTEXT
+    codes, offsets = encode_batch(sequences)
+    result = detect(codes, offsets, ctx.index, ctx.window, ctx.multiplier, ctx.evalue)
+    stats = RunStatistics()
+    lengths = np.diff(offsets)
+    status = result.status
+    stats.total = len(sequences)
+    stats.total_length = int(lengths.sum())
+    names = ctx.system_names
+    for code in np.unique(status).tolist():
+        mask = status == code
+        n = int(mask.sum())
+        total_length = int(lengths[mask].sum())
+        if code == SEG:
+            stats.segmented = n
+            stats.segmented_length = total_length
+        else:
+            stats.reasons[STATUS_NAMES[code]] += n
+            stats.reason_lengths[STATUS_NAMES[code]] += total_length
+    windows: dict = {}
+    assignments = [] if ctx.want_assignments else None
+    limit = ctx.consensus_reads
+    full = ctx.window
+    systems = result.system.tolist()
+    strands = result.strand.tolist()
+    starts = result.window_start.tolist()
+    wlengths = result.window_length.tolist()
+    status_list = status.tolist()
+    for i, sequence in enumerate(sequences):
+        code = status_list[i]
+        if code != SEG:
+            if assignments is not None:
+                system = systems[i]
+                assignments.append((STATUS_NAMES[code], names[system] if system >= 0 and code == UNSEG_TOO_SHORT_W else "", ""))
+            continue
+        system = systems[i]
+        read = sequence.upper()
+        length = len(read)
+        if strands[i]:
+            read = reverse_complement(read)
+            stats.segmented_minus += 1
+            stats.segmented_minus_length += length
+        else:
+            stats.segmented_plus += 1
+            stats.segmented_plus_length += length
+        name = names[system]
+        stats.per_system[name] = stats.per_system.get(name, 0) + 1
+        stats.per_system_length[name] = stats.per_system_length.get(name, 0) + length
+        start = starts[i]
+        wlen = wlengths[i]
+        if wlen != full:
+            stats.changed_window += 1
+            stats.changed_window_length += length
+        window = read[start:start + wlen]
+        entry = windows.get(window)
+        if entry is None:
+            windows[window] = [1, length, {system: 1}, [(length, read, start)]]
+        else:
+            entry[0] += 1
+            entry[1] += length
+            entry[2][system] = entry[2].get(system, 0) + 1
+            sample = entry[3]
+            sample.append((length, read, start))
+            if len(sample) > 2 * limit:
+                entry[3] = keep_longest(sample, limit)
+        if assignments is not None:
+            assignments.append(("SEG", name, window))
+    for entry in windows.values():
+        if len(entry[3]) > limit:
+            entry[3] = keep_longest(entry[3], limit)
+    return BatchOutcome(stats, windows, assignments)
+
+
+def _process_batch_worker(batch):
+    return batch.first_index, batch.names if _CONTEXT.want_assignments else None, process_batch(batch.sequences)
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+def _progress_bar(options: AnalysisOptions, path: Path):
+    enabled = options.progress if options.progress is not None else sys.stderr.isatty()
+    if not enabled:
+        return None
+    from tqdm import tqdm
+    return tqdm(total=None, unit=" reads", unit_scale=True, file=sys.stderr, desc=path.name, mininterval=0.5)
+
+
+def _diversity(clones: list[Clone], system_names: list[str]) -> dict:
+    """Shannon H, Pielou E (H / ln N, N = reads) and Simpson Ds per locus and 'all' (vidjil-algo)."""
+    groups: dict[str, list[int]] = {}
+    for clone in clones:
+        groups.setdefault(system_names[clone.system], []).append(clone.reads)
+    groups["all"] = [c.reads for c in clones]
+    h_all, e_all, d_all = {}, {}, {}
+    for name, counts in groups.items():
+        total = sum(counts)
+        if total <= 1:
+            continue
+        h = -sum((n / total) * math.log(n / total) for n in counts if n)
+        h_all[name] = h
+        e_all[name] = h / math.log(total)
+        d_all[name] = 1 - sum(n * (n - 1) for n in counts) / (total * (total - 1))
+    return {"index_H_entropy": h_all, "index_E_equitability": e_all, "index_Ds_diversity": d_all}
+
+
+def analyze(input_path: str | os.PathLike, options: AnalysisOptions | None = None, germlines=None,
+            designer: Designer | None = None) -> AnalysisResult:
+    """Analyse one FASTA/FASTQ(.gz) file: detect recombinations, build and designate clones.
+
+    ``germlines``: a loaded :class:`vdj.germline.GermlineSet` (default: loaded from the options).
+    Returns an :class:`AnalysisResult`; writes nothing except the ``read_assignments`` TSV when set.
+
+    Raises:
+        vdj.reader.InputError: unreadable or malformed input (message names the record).
+        vdj.germline.GermlineError: germline database missing or unknown preset.
+    """
+    options = options or AnalysisOptions()
+    started = time.perf_counter()
+    run_timestamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+    path = Path(input_path)
+    if germlines is None:
+        from vdj.germline import load_germlines
+        germlines = load_germlines(preset=options.germline_preset, species=options.species,
+                                   germline_dir=options.germline_dir)
+    systems = list(germlines.systems.values())
+    index = designer.index if designer is not None else load_or_build_index(
+        systems, options.seed, germline_directory=getattr(germlines, "directory", None))
+    system_names = [s.name for s in systems]
+    estimated_reads = estimate_read_count(path)
+    multiplier = float(len(systems)) * estimated_reads
+    global _CONTEXT
+    _CONTEXT = _Context(index, options.window, multiplier, options.evalue, options.consensus_reads,
+                        system_names, options.read_assignments is not None)
+    stats = RunStatistics()
+    table = WindowTable(options.consensus_reads)
+    assignment_file = None
+    if options.read_assignments is not None:
+        target = Path(options.read_assignments)
+        assignment_file = tempfile.NamedTemporaryFile("w", delete=False, dir=target.parent if target.parent.exists() else None,
+                                                      prefix=".vdj-assign-", suffix=".tmp", encoding="utf-8")
+    bar = _progress_bar(options, path)
+    pool = None
+    try:
+        batches = read_batches(path, options.batch_size)
+        if options.threads > 1:
+            pool = multiprocessing.get_context("fork").Pool(options.threads)
+            outcomes = pool.imap(_process_batch_worker, batches, chunksize=1)
+        else:
+            outcomes = (_process_batch_worker(b) for b in batches)
+        for _first, names, outcome in outcomes:
+            stats.add(outcome.stats)
+            table.merge_batch(outcome.windows)
+            if assignment_file is not None:
+                for name, (status, system, window) in zip(names, outcome.assignments):
+                    read_id = name.split(None, 1)[0] if name else name
+                    assignment_file.write(f"{read_id}\t{window}\t{system}\t{status}\n")
+            if bar is not None:
+                bar.update(outcome.stats.total)
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+        if bar is not None:
+            bar.close()
+        if assignment_file is not None:
+            assignment_file.close()
+    stats.seconds_reading_detecting = time.perf_counter() - started
+
+    t0 = time.perf_counter()
+    clones, assignment, merge = cluster_windows(table, options.window, options.merge_distance, options.merge_ratio)
+    stats.windows = merge.windows
+    stats.clones = len(clones)
+    stats.shrunk_windows_merged = merge.shrunk_windows_merged
+    stats.shrunk_reads_merged = merge.shrunk_reads_merged
+    stats.error_windows_merged = merge.error_windows_merged
+    stats.error_reads_merged = merge.error_reads_merged
+    for clone in clones:
+        name = system_names[clone.system]
+        stats.clones_per_system[name] = stats.clones_per_system.get(name, 0) + 1
+    reported = [c for c in clones if c.reads >= options.min_reads]
+    if options.max_clones is not None:
+        reported = reported[:options.max_clones]
+    stats.reported_clones = len(reported)
+    diversity = _diversity(clones, system_names)
+    stats.seconds_clustering = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    if designer is None and options.max_designations > 0 and reported:
+        designer = Designer(germlines, index=index, evalue_threshold=options.evalue)
+    results = []
+    for rank, clone in enumerate(reported, start=1):
+        system = systems[clone.system]
+        entry = table.entries[clone.window]
+        results.append(_clone_result(clone, rank, system, entry, table, options, designer, multiplier))
+    stats.seconds_designation = time.perf_counter() - t0
+
+    if options.read_assignments is not None:
+        _finish_assignments(assignment_file.name, options.read_assignments, assignment)
+    stats.seconds_total = time.perf_counter() - started
+    return AnalysisResult(
+        input_path=str(input_path), options=options, stats=stats, clones=results, all_clone_count=len(clones),
+        germlines=germlines, systems=systems, diversity=diversity, run_timestamp=run_timestamp, merge=merge)
+
+
+def _clone_result(clone: Clone, rank: int, system, entry, table: WindowTable, options: AnalysisOptions,
+                  designer: Designer | None, multiplier: float) -> CloneResult:
+    warnings = []
+    if clone.shrunk:
+        warnings.append({"code": "W50", "msg": "Short or shifted window", "level": "warn"})
+    reads = list(entry.reads)
+    if len(reads) < 3:
+        for window in clone.merged_windows:
+            other = table.entries.get(window)
+            if other is not None and len(window) == len(clone.window):
+                reads.extend(other.reads)
+            if len(reads) >= 3:
+                break
+    result = CloneResult(clone=clone, top=rank, germline=system.name, locus=system.locus,
+                         sequence=clone.window, window_offset=0, warnings=warnings)
+    if rank <= options.max_designations and designer is not None:
+        sequence, offset = consensus(reads)
+        if not sequence:
+            sequence, offset = clone.window, 0
+        result.sequence = sequence
+        result.window_offset = offset
+        average = clone.average_read_length
+        result.coverage = len(sequence) / average if average else None
+        if result.coverage is not None and result.coverage < 0.6:
+            warnings.append({"code": "W51", "msg": "Low coverage (%.3f)" % result.coverage, "level": "warn"})
+        designation = designer.designate(sequence, system=system.name, multiplier=multiplier)
+        result.designation = designation
+        if not designation.detected or not designation.v_call:
+            warnings.append({"code": "W68", "msg": "V(D)J designation failed", "level": "warn"})
+        warnings.extend(w for w in designation.warnings if w["code"] != "W68")
+    return result
+
+
+def _finish_assignments(temporary: str, target: str, assignment: dict[str, str]) -> None:
+    """Rewrite the per-read TSV with final clone ids (the window of the clone each read joined)."""
+    with open(temporary, encoding="utf-8") as source, open(target, "w", encoding="utf-8") as out:
+        out.write("read_id\tclone_id\tlocus\tstatus\n")
+        for line in source:
+            name, window, system, status = line.rstrip("\n").split("\t")
+            clone_id = assignment.get(window, window) if window else ""
+            out.write(f"{name}\t{clone_id}\t{system}\t{status}\n")
+    os.unlink(temporary)
+
+
+def command_line() -> str:
+    return " ".join(shlex.quote(a) for a in sys.argv)
