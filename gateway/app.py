@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_logging(settings.log_level)
     app = Flask(__name__)
     app.config["SECRET_KEY"] = settings.secret_key
-    app.config["JSON_SORT_KEYS"] = False
+    app.json.sort_keys = False
     app.extensions["repseq"] = GatewayContext(
         settings=settings,
         rpc=RpcPool(settings.nameko_config(), size=settings.gateway_threads, timeout=settings.rpc_timeout),

@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 from kombu import Connection
+from nameko.exceptions import RpcTimeout, UnknownService
 
 from services.common.config import SERVICE_NAMES, Settings
 from services.common.db import create_engine_for_url, database_url, ping
@@ -48,6 +49,12 @@ class HealthChecker:
         try:
             with self.rpc.client(wait=self.timeout) as proxy:
                 report = getattr(proxy, name).health()
+        except RpcTimeout:
+            return {"status": DOWN, "latency_ms": round((time.monotonic() - started) * 1000, 1),
+                    "error": f"no answer within {self.timeout} s (service not running?)"}
+        except UnknownService:
+            return {"status": DOWN, "latency_ms": round((time.monotonic() - started) * 1000, 1),
+                    "error": "service has never been started on this broker"}
         except Exception as error:
             return failure(error, started)
         failing = [f"{component}: {check.get('error')}" for component, check in report.get("checks", {}).items()

@@ -1,0 +1,39 @@
+# RepSeq Server. `make run` sets up and starts everything; `make test` runs the test suite; `make stop` stops.
+SHELL := /bin/bash
+VENV ?= .venv
+REPSEQ := $(VENV)/bin/repseq
+# Extra pytest arguments, e.g. `make test PYTEST_ARGS="tests/foundation -x"`.
+PYTEST_ARGS ?=
+
+.PHONY: run stop setup services test bench status
+
+## run: install what is missing, start RabbitMQ/MariaDB/S3, migrate, start services + gateway, print the URL
+run: setup
+	$(REPSEQ) up
+
+## stop: stop what `make run` started (services, gateway, S3 server)
+stop:
+	@if [ -x $(REPSEQ) ]; then $(REPSEQ) down; else echo "nothing to stop"; fi
+
+## setup: Debian packages, RabbitMQ, MariaDB, virtualenv, secrets, database user, germline database
+setup:
+	bash scripts/setup.sh
+
+## services: only the infrastructure (RabbitMQ, MariaDB, S3 server)
+services: setup
+	$(REPSEQ) up --infra
+
+## status: processes of the local stack and GET /health
+status:
+	$(REPSEQ) status
+
+## test: the whole test suite against the real RabbitMQ, MariaDB and S3 server (exit 5 "no tests" fails)
+test: setup
+	@rc=0; $(VENV)/bin/pytest -q -ra --timeout=900 -p no:cacheprovider $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; exit $$rc
+
+## bench: run every benchmark (benchmarks/bench_*.py), each printing its figures
+bench: setup
+	@shopt -s nullglob; files=(benchmarks/bench_*.py); \
+	if [ $${#files[@]} -eq 0 ]; then echo "no benchmarks yet"; fi; \
+	for f in "$${files[@]}"; do echo "== $$f"; $(VENV)/bin/python "$$f" || exit 1; done

@@ -1,0 +1,5 @@
+import sys
+
+from repseq.cli import main
+
+sys.exit(main())

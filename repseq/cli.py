@@ -1,0 +1,200 @@
+"""``repseq``: the one command-line entry point of RepSeq Server.
+
+    repseq up [--infra] [--timeout S]     start the local stack (S3 if needed, migrations, services, gateway)
+    repseq down                           stop what `repseq up` started
+    repseq status                         processes of the local stack and GET /health
+    repseq analyze ...                    the V(D)J analysis program (vdj.cli)
+    repseq germline build ...             build the germline database (vdj.germline)
+    repseq admin migrate|revision|init-secrets|db-user-sql|config|check
+
+Configuration comes from REPSEQ_* variables (docs/configuration.md). A configuration error prints one line
+naming the variable and exits with code 2. More sub-commands come from the modules of ``repseq.commands``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import subprocess
+import sys
+
+import services.common  # noqa: F401  (silences eventlet's import warning)
+from services.common.config import SERVICE_NAMES, VARIABLES, ConfigError, Settings
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def cmd_up(args) -> int:
+    from repseq.stack import Stack, StackError
+
+    settings = _settings()
+    stack = Stack(settings)
+    try:
+        url = stack.up(infra_only=args.infra, timeout=args.timeout)
+    except StackError as error:
+        print(f"repseq up failed: {error}", file=sys.stderr)
+        return 1
+    if args.infra:
+        print(f"object store: {settings.s3_endpoint}")
+    else:
+        print(f"RepSeq Server is running: {url}  (logs: {stack.log_dir}, stop: repseq down)")
+    return 0
+
+
+def cmd_down(args) -> int:
+    from repseq.stack import Stack
+
+    stopped = Stack(_settings()).down(include_object_store=not args.keep_object_store)
+    print(f"stopped: {', '.join(stopped)}" if stopped else "nothing to stop")
+    return 0
+
+
+def cmd_status(args) -> int:
+    from repseq.stack import Stack
+
+    stack = Stack(_settings())
+    for info in stack.status():
+        print(f"{info.name:10} {'running pid ' + str(info.pid) if info.alive else 'not running':20} {info.log}")
+    status, body = stack.health()
+    print(f"GET {stack.settings.gateway_url}/health -> {status or 'no answer'}")
+    for name, component in body.get("components", {}).items():
+        print(f"  {name:13} {component['status']:5} {component.get('error') or ''}")
+    return 0 if status == 200 else 1
+
+
+def cmd_analyze(args) -> int:
+    from vdj.cli import main as vdj_main  # lazy: the analysis program is heavy to import
+
+    return vdj_main(args.rest)
+
+
+def cmd_germline(args) -> int:
+    return subprocess.call([sys.executable, "-m", "vdj.germline", *args.rest])
+
+
+def cmd_migrate(args) -> int:
+    from services.common.migrations import upgrade
+
+    applied = upgrade(_settings(), args.service or None, args.revision)
+    for service, revision in applied.items():
+        print(f"{service:10} {revision}")
+    return 0
+
+
+def cmd_revision(args) -> int:
+    from services.common.migrations import make_revision
+
+    path = make_revision(_settings(), args.service, args.message, autogenerate=not args.empty)
+    print(path)
+    return 0
+
+
+def cmd_init_secrets(args) -> int:
+    from repseq.localsetup import init_secrets
+
+    print(init_secrets())
+    return 0
+
+
+def cmd_db_user_sql(args) -> int:
+    from repseq.localsetup import database_user_sql
+
+    settings = _settings()
+    sys.stdout.write(database_user_sql(settings.db_user, settings.db_password, settings.db_prefix))
+    return 0
+
+
+def cmd_config(args) -> int:
+    values = _settings().to_env()
+    for variable in VARIABLES:
+        value = values[variable.name]
+        print(f"{variable.name}={'********' if variable.secret and value else value}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    """One line per infrastructure component; exit 1 if any is unreachable."""
+    from services.common.db import create_engine_for_url, database_url, ping
+    from services.common.health import run_check
+    from services.common.runner import check_broker
+    from services.common.storage import ObjectStore
+
+    settings = _settings()
+    engine = create_engine_for_url(database_url(settings, None), pool_size=1)
+    checks = {
+        f"broker {settings.amqp_uri.rsplit('@', 1)[-1]}": lambda: check_broker(settings),
+        f"database {settings.db_host}:{settings.db_port}": lambda: ping(engine),
+        f"object store {settings.s3_endpoint}": lambda: ObjectStore(settings, timeout=3, retries=0).ping(),
+    }
+    results = {name: run_check(check) for name, check in checks.items()}
+    for name, result in results.items():
+        print(f"{name:40} {result['status']:5} {result['error'] or ''}")
+    return 0 if all(r["status"] == "ok" for r in results.values()) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="repseq", description="RepSeq Server command line.")
+    top = parser.add_subparsers(dest="command", metavar="command", required=True)
+
+    up = top.add_parser("up", help="start the local stack and print the gateway URL")
+    up.add_argument("--infra", action="store_true", help="only the object store (RabbitMQ/MariaDB: make services)")
+    up.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for /health 200 (default 120)")
+    up.set_defaults(func=cmd_up)
+    down = top.add_parser("down", help="stop what `repseq up` started")
+    down.add_argument("--keep-object-store", action="store_true", help="leave the S3 server running")
+    down.set_defaults(func=cmd_down)
+    top.add_parser("status", help="processes of the local stack and GET /health").set_defaults(func=cmd_status)
+
+    analyze = top.add_parser("analyze", help="the V(D)J analysis program (see `repseq analyze --help`)",
+                             add_help=False)
+    analyze.add_argument("rest", nargs=argparse.REMAINDER)
+    analyze.set_defaults(func=cmd_analyze)
+    germline = top.add_parser("germline", help="germline database (`repseq germline build`)", add_help=False)
+    germline.add_argument("rest", nargs=argparse.REMAINDER)
+    germline.set_defaults(func=cmd_germline)
+
+    admin_parser = top.add_parser("admin", help="administration")
+    admin = admin_parser.add_subparsers(dest="admin_command", metavar="admin-command", required=True)
+    migrate = admin.add_parser("migrate", help="create missing databases and apply migrations")
+    migrate.add_argument("--service", action="append", choices=SERVICE_NAMES, help="only this service (repeat)")
+    migrate.add_argument("--revision", default="head", help="target revision (default head)")
+    migrate.set_defaults(func=cmd_migrate)
+    revision = admin.add_parser("revision", help="write a new migration of a service (autogenerated from models)")
+    revision.add_argument("service", choices=SERVICE_NAMES)
+    revision.add_argument("-m", "--message", required=True)
+    revision.add_argument("--empty", action="store_true", help="do not autogenerate; write an empty revision")
+    revision.set_defaults(func=cmd_revision)
+    admin.add_parser("init-secrets", help="generate missing secrets into var/secrets.env").set_defaults(
+        func=cmd_init_secrets)
+    admin.add_parser("db-user-sql", help="print the SQL creating the database user (run as MariaDB root)"
+                     ).set_defaults(func=cmd_db_user_sql)
+    admin.add_parser("config", help="print the effective configuration (secrets masked)").set_defaults(
+        func=cmd_config)
+    admin.add_parser("check", help="check RabbitMQ, MariaDB and S3 are reachable").set_defaults(func=cmd_check)
+
+    import repseq.commands
+
+    for module_info in pkgutil.iter_modules(repseq.commands.__path__):
+        module = importlib.import_module(f"repseq.commands.{module_info.name}")
+        if hasattr(module, "add_commands"):
+            module.add_commands(top, admin)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
