@@ -595,6 +595,163 @@ def read_tsv(path: str | Path) -> list[dict]:
         return list(csv.DictReader(handle, delimiter="\t"))
 
 
+# --- evaluation against the truth ----------------------------------------------------------------
+
+def _read_index(read_id: str) -> int:
+    return int(read_id[4:]) - 1  # "read0000123" -> 122
+
+
+def _normalise_locus(value: str) -> str:
+    """System or locus name -> AIRR locus: "TRA+D" -> "TRA", "IGH+" -> "IGH"."""
+    return value.strip().upper()[:3] if value else ""
+
+
+def _gene(call: str | None) -> str:
+    first = (call or "").split(",")[0].strip()
+    return first.split("*")[0]
+
+
+def _bool(value) -> bool | None:
+    text = str(value).strip().lower()
+    if text in ("t", "true", "1", "yes"):
+        return True
+    if text in ("f", "false", "0", "no"):
+        return False
+    return None
+
+
+def evaluate(truth_path: str | Path, clones_path: str | Path, assignments_path: str | Path,
+             airr_path: str | Path | None = None, top: int = 100, attribution_min_reads: int = 20) -> dict:
+    """Compare a vdj run with the simulation truth.
+
+    ``assignments_path``: the run's ``--read-assignments`` TSV (``read_id clone_id locus status``, status
+    ``SEG`` when detected); ``airr_path``: the run's AIRR TSV (one row per reported clone, ``sequence_id`` =
+    clone id). Returns a dict of figures (fractions in 0..1):
+    detection (recombined reads detected), locus_right (among them), background_detected (+ per kind),
+    truncated/chimera detected, reported_clones_5 vs true_clones_5 (and their ratio),
+    attribution_min/mean (share of each true clone's reads in its majority reported clone, clones with
+    >= ``attribution_min_reads`` reads), abundance_ratio_mean, top-N overlap, junction/productive/V/J right
+    in the top N, V and J gene right over all designated reported clones."""
+    import xopen
+
+    kind_code = {k: i for i, k in enumerate(KINDS)}
+    clone_rows = read_tsv(clones_path)
+    clone_index = {row["clone_id"]: i for i, row in enumerate(clone_rows)}
+    true_reads = np.array([int(row["reads"]) for row in clone_rows], dtype=np.int64)
+    kinds, true_clone, true_locus = [], [], []
+    with xopen.xopen(truth_path, "r") as handle:
+        header = handle.readline().rstrip("\n").split("\t")
+        col = {name: i for i, name in enumerate(header)}
+        ck, cc, cl = col["kind"], col["clone_id"], col["locus"]
+        for line in handle:
+            parts = line.rstrip("\n").split("\t")
+            kinds.append(kind_code[parts[ck]])
+            true_clone.append(clone_index.get(parts[cc], -1))
+            true_locus.append(parts[cl])
+    n = len(kinds)
+    kinds = np.array(kinds, dtype=np.int8)
+    true_clone = np.array(true_clone, dtype=np.int64)
+    detected = np.zeros(n, dtype=bool)
+    assigned = np.full(n, -1, dtype=np.int64)
+    locus_right = np.zeros(n, dtype=bool)
+    reported_ids: dict[str, int] = {}
+    statuses: dict[str, int] = {}
+    with xopen.xopen(assignments_path, "r") as handle:
+        for line in handle:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) < 4 or parts[0] == "read_id":
+                continue
+            i = _read_index(parts[0].split()[0])
+            status = parts[3]
+            statuses[status] = statuses.get(status, 0) + 1
+            if status == "SEG":
+                detected[i] = True
+                if parts[1]:
+                    assigned[i] = reported_ids.setdefault(parts[1], len(reported_ids))
+                locus_right[i] = _normalise_locus(parts[2]) == true_locus[i]
+    rec = kinds == kind_code["recombined"]
+    background = kinds >= kind_code["background_random"]
+    out: dict = {"reads": n, "recombined_reads": int(rec.sum()), "statuses": statuses}
+    out["detection"] = float(detected[rec].mean()) if rec.any() else 0.0
+    out["locus_right"] = float(locus_right[rec & detected].mean()) if (rec & detected).any() else 0.0
+    out["background_detected"] = float(detected[background].mean()) if background.any() else 0.0
+    for name in KINDS[1:]:
+        mask = kinds == kind_code[name]
+        if mask.any():
+            out[f"{name}_detected"] = float(detected[mask].mean())
+    # reported clone sizes (from the assignments) and majority true clone of each reported clone
+    n_rep = len(reported_ids)
+    rep_size = np.bincount(assigned[assigned >= 0], minlength=n_rep)
+    pair_mask = rec & (assigned >= 0)
+    pairs = true_clone[pair_mask] * (n_rep + 1) + assigned[pair_mask]
+    keys, counts = np.unique(pairs, return_counts=True)
+    pair_true, pair_rep = keys // (n_rep + 1), keys % (n_rep + 1)
+    majority_rep = np.full(len(clone_rows), -1, dtype=np.int64)
+    majority_rep_count = np.zeros(len(clone_rows), dtype=np.int64)
+    majority_true = np.full(n_rep, -1, dtype=np.int64)
+    majority_true_count = np.zeros(n_rep, dtype=np.int64)
+    for t, r, c in zip(pair_true.tolist(), pair_rep.tolist(), counts.tolist()):
+        if c > majority_rep_count[t]:
+            majority_rep_count[t], majority_rep[t] = c, r
+        if c > majority_true_count[r]:
+            majority_true_count[r], majority_true[r] = c, t
+    big = np.nonzero(true_reads >= attribution_min_reads)[0]
+    if big.size:
+        share = majority_rep_count[big] / true_reads[big]
+        abundance = np.where(majority_rep[big] >= 0, rep_size[np.maximum(majority_rep[big], 0)], 0) / true_reads[big]
+        worst = int(big[np.argmin(share)])
+        out.update(attribution_min=float(share.min()), attribution_mean=float(share.mean()),
+                   attribution_clones=int(big.size), attribution_worst_clone=clone_rows[worst]["clone_id"],
+                   abundance_ratio_mean=float(abundance.mean()),
+                   clones_attributed_97=float((share >= 0.97).mean()))
+    out["true_clones_5"] = int((true_reads >= 5).sum())
+    out["reported_windows"] = n_rep
+    out["reported_windows_5_from_assignments"] = int((rep_size >= 5).sum())
+    # AIRR rows: reported clones with their designation
+    rows = []
+    if airr_path and Path(airr_path).exists():
+        rows = read_tsv(airr_path)
+    out["reported_clones"] = len(rows)
+    counts_airr = [int(float(r.get("duplicate_count") or 0)) for r in rows]
+    out["reported_clones_5"] = sum(c >= 5 for c in counts_airr) if rows else out["reported_windows_5_from_assignments"]
+    out["clones_5_ratio"] = out["reported_clones_5"] / out["true_clones_5"] if out["true_clones_5"] else 0.0
+    order = sorted(range(len(rows)), key=lambda i: -counts_airr[i])
+    top_rows = [rows[i] for i in order[:top]]
+    true_top = set(np.argsort(-true_reads, kind="stable")[:top].tolist())
+    mapped, junction_ok, productive_ok, v_ok, j_ok, unmapped = [], 0, 0, 0, 0, 0
+    for row in top_rows:
+        r = reported_ids.get(row.get("sequence_id", ""), -1)
+        t = int(majority_true[r]) if r >= 0 else -1
+        if t < 0:
+            unmapped += 1
+            continue
+        mapped.append(t)
+        truth = clone_rows[t]
+        junction_ok += (row.get("junction") or "").upper() == truth["junction"]
+        productive_ok += _bool(row.get("productive")) == (truth["productive"] == "T")
+        v_ok += _gene(row.get("v_call")) == _gene(truth["v_call"])
+        j_ok += _gene(row.get("j_call")) == _gene(truth["j_call"])
+    size = max(1, len(top_rows))
+    out.update(top_n=len(top_rows), top_overlap=len(set(mapped) & true_top), top_unmapped=unmapped,
+               top_duplicates=len(mapped) - len(set(mapped)), top_junction_right=junction_ok / size,
+               top_productive_right=productive_ok / size, top_v_right=v_ok / size, top_j_right=j_ok / size,
+               top_missing_true_ranks=sorted(int(np.sum(true_reads > true_reads[t])) + 1
+                                             for t in true_top - set(mapped))[:20])
+    designated = v_total = v_right = j_right = 0
+    for row in rows:
+        r = reported_ids.get(row.get("sequence_id", ""), -1)
+        t = int(majority_true[r]) if r >= 0 else -1
+        if t < 0 or not row.get("v_call"):
+            continue
+        designated += 1
+        v_right += _gene(row.get("v_call")) == _gene(clone_rows[t]["v_call"])
+        j_right += _gene(row.get("j_call")) == _gene(clone_rows[t]["j_call"])
+    v_total = designated
+    out.update(designated_clones=designated, v_right=v_right / v_total if v_total else 0.0,
+               j_right=j_right / v_total if v_total else 0.0)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m vdj.simulate -n N -o reads.fastq.gz [--truth T.tsv] [--clones C.tsv] ...``"""
     defaults = SimulationConfig()
@@ -639,7 +796,7 @@ def main(argv: list[str] | None = None) -> int:
 
 __all__ = [
     "SimulationConfig", "Simulation", "Clone", "simulate", "make_clones", "germline_pools", "read_tsv",
-    "write_clone_truth", "READ_TRUTH_COLUMNS", "CLONE_TRUTH_COLUMNS", "KINDS", "translate", "translate_junction",
+    "write_clone_truth", "evaluate", "READ_TRUTH_COLUMNS", "CLONE_TRUTH_COLUMNS", "KINDS", "translate", "translate_junction",
     "reverse_complement",
 ]
 

@@ -174,3 +174,45 @@ def test_bad_configuration():
         Simulation(SimulationConfig(n_reads=10, min_length=200, max_length=100))
     with pytest.raises(ValueError):
         Simulation(SimulationConfig(n_reads=10, background_fraction=0.7, chimera_fraction=0.5))._plan()
+
+
+def test_evaluate_perfect_and_imperfect_runs(run):
+    """The benchmark's comparison gives 100 % for a run that reproduces the truth, and less when it errs."""
+    from vdj.simulate import evaluate
+
+    _, _, _, truth, clones, out = run
+    perfect = out / "perfect.tsv"
+    perfect.write_text("".join(
+        f"{r['read_id']}\t{r['clone_id'] if r['kind'] == 'recombined' else ''}\t{r['locus']}\t"
+        f"{'SEG' if r['kind'] == 'recombined' else 'UNSEG too few V/J'}\n" for r in truth))
+    airr = out / "airr.tsv"
+    airr.write_text("sequence_id\tduplicate_count\tv_call\td_call\tj_call\tjunction\tjunction_aa\tproductive\t"
+                    "locus\n" + "".join(
+                        f"{c['clone_id']}\t{c['reads']}\t{c['v_call']}\t{c['d_call']}\t{c['j_call']}\t{c['junction']}"
+                        f"\t{c['junction_aa']}\t{c['productive']}\t{c['locus']}\n" for c in clones))
+    figures = evaluate(out / "truth.tsv", out / "clones.tsv", perfect, airr)
+    assert figures["detection"] == 1.0 and figures["locus_right"] == 1.0
+    assert figures["background_detected"] == 0.0 and figures["truncated_detected"] == 0.0
+    assert figures["reported_clones_5"] == figures["true_clones_5"] and figures["clones_5_ratio"] == 1.0
+    assert figures["attribution_min"] == 1.0 and figures["abundance_ratio_mean"] == 1.0
+    assert figures["top_overlap"] == min(100, len(clones)) and figures["top_junction_right"] == 1.0
+    assert figures["top_productive_right"] == 1.0 and figures["v_right"] == 1.0 and figures["j_right"] == 1.0
+    # split the largest clone in two halves, detect one background read, call one wrong V
+    largest = clones[0]["clone_id"]
+    lines, seen, bg_done = [], 0, False
+    for r in truth:
+        clone_id = r["clone_id"] if r["kind"] == "recombined" else ""
+        status = "SEG" if r["kind"] == "recombined" else "UNSEG"
+        if clone_id == largest:
+            seen += 1
+            clone_id = largest + ("b" if seen % 2 else "")
+        if r["kind"] == "background_random" and not bg_done:
+            clone_id, status, bg_done = "noise", "SEG", True
+        lines.append(f"{r['read_id']}\t{clone_id}\t{r['locus']}\t{status}\n")
+    imperfect = out / "imperfect.tsv"
+    imperfect.write_text("".join(lines))
+    airr.write_text(airr.read_text().replace(f"\t{clones[1]['v_call']}\t", "\tIGHV9-99*01\t", 1))
+    figures = evaluate(out / "truth.tsv", out / "clones.tsv", imperfect, airr)
+    assert figures["background_detected"] > 0
+    assert 0.45 < figures["attribution_min"] < 0.55
+    assert figures["v_right"] < 1.0
