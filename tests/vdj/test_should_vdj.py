@@ -34,11 +34,30 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "vidjil"
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 LOCI = ("IGH", "IGH+", "IGK", "IGK+", "IGL", "TRA", "TRA+D", "TRB", "TRB+", "TRG", "TRD", "TRD+")
 
-# Floor on the pass rate (all criteria together) over sequences whose system is available, not marked
-# BUG/TODO. Set from the algorithm's result once it landed, minus a small margin.
-FLOOR = 0.0
-# (file name, header) of failing sequences not marked BUG/TODO in their header, tolerated for now.
-KNOWN_FAILURES: set[tuple[str, str]] = set()
+# Floor on the pass rate (all criteria together) over the sequences whose system is available (BUG/TODO
+# included). Set from the algorithm's result once it landed (42/70 = 60.0 %, commit 631bcc0 + working tree
+# of the same day), minus a small margin.
+FLOOR = 0.55
+# (file name, header) of failing sequences not marked BUG/TODO in their header, tolerated for now
+# (the algorithm's result at the same date). Remove entries as they get fixed.
+KNOWN_FAILURES: set[tuple[str, str]] = {
+    # TRD with two D genes (or a D) not found / D split differently
+    ("0000-nck-TRD+-VDDJ.should-vdj.fa",
+     "TRDV1*01 10/CTCCCGCAAAATTCA/2 TRDD2*01 0/TGCC/5 TRDD3*01 3/GCACTTTTCCTT/27 TRDJ1*01 [TRD]"),
+    ("0000-nck-TRD+-VDDJ.should-vdj.fa",
+     "TRDV1*01 0/T/1 TRDD1*01 2/CCTTAGGGATGGTCGAGGA/2 TRDD3*01 6//4 TRDJ1*01 [TRD]"),
+    ("0000-nck-TRD+-VDDJ.should-vdj.fa",
+     "TRDV1*01 1/AATCACCTCTT/1 TRDD2*01 3/CCACGAAAACAT/0 TRDD3*01 2//9 TRDJ1*01 [TRD]"),
+    ("0000-nck-TRD.should-vdj.fa", "TRDV1*01 0/0/3 TRDD3 4/11/0 TRDJ1*01  [TRD]"),
+    ("0000-nck-TRD.should-vdj.fa", "TRAV29/DV5*01 0/9/0 TRDD3 3/9/2 TRDJ1*01  [TRD]"),
+    ("0118-lil-IGH-TRG.should-vdj.fa", "IGHV3-9*01 11/A/5 IGHD2-2*02 1/GGAA/4 IGHD3-9*01 7//10 IGHJ6*03  [IGH]"),
+    ("Demo-X5.fa", "TRDV1*01 5//3 TRDD2*01 1//7 TRAJ29*01  [TRA+D]"),
+    ("0120-lil-TRA+D.should-vdj.fa", "TRDV2*02 6/CGGGGCCC/3 TRDD3*01 5//27 TRAJ29*01  [TRA+D]"),
+    # alleles absent from the GenAIRR IMGT set (TRDV2*02, IGHV2-70D*04/IGHV2-70*04): the gene is right
+    ("0124-lil-TRA+D.should-vdj.fa", "TRDV2*02 3/TGGTGG/3 TRDD3*01 3/CCCACCTCACTTG/3 TRAJ29*01  [TRA+D]"),
+    ("BRI_multi.should-vdj.fa",
+     "(IGHV2-70D*04, IGHV2-70*04) 4/TCCCG/10 IGHD3-10*01 10/CCTTG/0  IGHJ5*02 [IGH]"),
+}
 
 TRIPLE = re.compile(r"^(-?\d+)/([ACGTNacgtn]*|\d+)/(-?\d+)$")
 BARE_SEGMENT = re.compile(r"^(IG[HKL]|TR[ABGD])[VDJ]$")
@@ -135,10 +154,11 @@ def parse_header(header: str) -> dict:
 
 
 def load_cases(paths: list[Path] | None = None) -> list[Case]:
-    """Every sequence of the ``*.should-vdj.fa`` / ``*.should-get.fa`` files (default: tests/data/vidjil)."""
+    """Every sequence of the ``*.should-vdj.fa`` / ``*.should-get.fa`` files (default: those of
+    tests/data/vidjil/should-vdj and Demo-X5.fa, whose headers use the same format)."""
     if paths is None:
         paths = sorted((DATA / "should-vdj").glob("*.should-vdj.fa")) + \
-            sorted((DATA / "should-vdj").glob("*.should-get.fa"))
+            sorted((DATA / "should-vdj").glob("*.should-get.fa")) + [DATA / "Demo-X5.fa"]
     cases = []
     for path in paths:
         for header, sequence in read_should_fasta(path):
@@ -282,7 +302,9 @@ def check_case(case: Case, germlines, designate) -> Result:
             if five is not None:
                 ok = any(gene_matches(five, c) for c in _calls(result.v_call))
                 five_ok = ok if five_ok is None else five_ok or ok
-            if ds:
+            no_d = not ds and len(tokens) == 3 and _is_triple(tokens[1]) and bool(germlines.systems[case.locus].d
+                                                                                   if case.locus else False)
+            if ds or no_d:  # "V a/N/b J" on a locus with D genes asserts that there is no D
                 ok = len(ds) == len(d_called) and all(gene_matches(e, c) for e, c in zip(ds, d_called))
                 d_ok = ok if d_ok is None else d_ok or ok
             if three is not None:
@@ -380,6 +402,29 @@ def _rate(results: list[Result]) -> float:
     return sum(r.passed for r in results) / len(results) if results else 0.0
 
 
+def load_locus_cases(paths: list[Path] | None = None) -> list[tuple[str, str, str, str]]:
+    """(file, name, expected locus or "UNSEG", sequence) of ``*.should-locus.fa`` files (header
+    ``name__LOCUS``; ``__UNSEG`` = must not be detected)."""
+    if paths is None:
+        paths = sorted((DATA / "should-vdj").glob("*.should-locus.fa"))
+    cases = []
+    for path in paths:
+        for header, sequence in read_should_fasta(path):
+            name = header.split()[0] if header.split() else header
+            locus = name.rsplit("__", 1)[1] if "__" in name else ""
+            cases.append((path.name, name, locus.upper() if locus.upper() == "UNSEG" else locus, sequence))
+    return cases
+
+
+def random_negatives(count: int = 40, seed: int = 20240627) -> list[tuple[str, str, str, str]]:
+    """Random sequences of 150-300 nt: must stay undetected (like vidjil's do_not_segment controls)."""
+    import random
+
+    rng = random.Random(seed)
+    return [("random", f"random{i}", "UNSEG", "".join(rng.choice("ACGT") for _ in range(rng.randint(150, 300))))
+            for i in range(count)]
+
+
 # --- tests -----------------------------------------------------------------------------------------
 
 def test_header_parsing():
@@ -448,3 +493,22 @@ if __name__ == "__main__":
         print(f"  FAIL {failure['file']}: {failure['header']}\n       got {failure['got'].get('name')!r} "
               f"[{failure['got'].get('system')}] {failure['got'].get('junction_aa')} "
               f"{ {k: v for k, v in failure['checks'].items() if not v} }")
+
+
+def test_should_locus():
+    """``*.should-locus.fa`` sequences get their locus (``__UNSEG``: not detected), and random sequences
+    are not detected."""
+    from vdj.designation import designate_sequence
+    from vdj.germline import load_germlines
+
+    germlines = load_germlines("multi")
+    failures = []
+    cases = load_locus_cases() + random_negatives()
+    for file, name, locus, sequence in cases:
+        if locus and locus != "UNSEG" and locus not in germlines.systems:
+            continue  # system not available (docs/germlines.md)
+        result = designate_sequence(sequence, germlines)
+        ok = (not result.detected) if locus == "UNSEG" else (result.detected and result.system == locus)
+        if not ok:
+            failures.append(f"{file}: {name} -> {result.system if result.detected else result.status}")
+    assert not failures, "\n".join(failures)
