@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vdj.simulate import SimulationConfig, evaluate, simulate  # noqa: E402
+from vdj.simulate import SIMULATOR_VERSION, SimulationConfig, evaluate, simulate  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 
@@ -58,7 +58,7 @@ TARGETS = [
 def generate(n_reads: int, seed: int) -> tuple[Path, Path, Path]:
     """The cached simulated file and its truth (generated once per (reads, seed))."""
     OUT.mkdir(parents=True, exist_ok=True)
-    stem = OUT / f"sim-{n_reads}-s{seed}"
+    stem = OUT / f"sim{SIMULATOR_VERSION}-{n_reads}-s{seed}"
     reads, truth, clones = Path(f"{stem}.fastq.gz"), Path(f"{stem}.truth.tsv"), Path(f"{stem}.clones.tsv")
     if not (reads.exists() and truth.exists() and clones.exists()):
         began = time.perf_counter()

@@ -10,8 +10,9 @@ truth is exact and the simulation fast and controllable:
   by every read of the clone); a fixed 60-nt pseudo-random "downstream" sequence after each J gene lets
   reads continue past the J end;
 - abundances from a power law (weight of the clone of rank i ~ i^-alpha, reads drawn multinomially);
-- reads 150-300 nt (uniform), starting in V (>= 60 nt of V before Cys104 when the length allows) and ending
-  at least 10 nt after the J anchor codon; substitution errors (0.5 % per base), optional small indels;
+- reads 150-300 nt (uniform), ending between the J end and the end of the downstream sequence (uniform) and
+  starting in V (>= 60 nt of V before Cys104 when the length allows; shorter reads than asked when the
+  template is too short); substitution errors (0.5 % per base), optional small indels;
   half of the reads reverse-complemented;
 - 5 % background reads (random sequence, V-only germline + random tail, random head + J-only), optional
   reads stopping inside the junction ("truncated") and inter-locus chimeras.
@@ -52,6 +53,8 @@ VDJ_LOCI = {"IGH": "IGHD", "TRB": "TRBD", "TRD": "TRDD"}
 DOWNSTREAM_LENGTH = 60
 MIN_V_BEFORE_ANCHOR = 60
 MIN_J_AFTER_ANCHOR = 10
+#: Bumped when the simulated reads change for a given seed (benchmarks cache their files by it).
+SIMULATOR_VERSION = 2
 BATCH = 65536
 
 _BASES = "TCAG"
@@ -404,6 +407,7 @@ class Simulation:
         tlen = np.array([len(c.sequence) for c in self.clones], dtype=np.int64)
         v_anchor = np.array([c.junction_start for c in self.clones], dtype=np.int64)
         j_end = np.array([c.junction_end for c in self.clones], dtype=np.int64)
+        j_gene_end = np.array([c.j_start + len(c.j.sequence) - c.del_j for c in self.clones], dtype=np.int64)
         truth_static = [{"clone_id": c.clone_id, "locus": c.locus, "v_call": c.v.name,
                          "d_call": c.d.name if c.d else "", "j_call": c.j.name, "junction": c.junction,
                          "junction_aa": c.junction_aa, "productive": "T" if c.productive else "F"}
@@ -416,9 +420,9 @@ class Simulation:
             cidx = clone_arr[start:stop]
             lengths = lengths_all[start:stop]
             frac = frac_all[start:stop]
-            # recombined reads: end uniform in [J anchor end + 10, min(template end, V anchor - 60 + L)]
+            # recombined reads: end uniform in [J end, min(template end, V anchor - 60 + L)]
             safe = np.where(cidx >= 0, cidx, 0)
-            lo = j_end[safe] + MIN_J_AFTER_ANCHOR
+            lo = j_gene_end[safe]
             hi = np.minimum(tlen[safe], v_anchor[safe] - MIN_V_BEFORE_ANCHOR + lengths)
             hi = np.maximum(hi, lo)
             ends_rec = lo + np.floor(frac * (hi - lo + 1)).astype(np.int64)

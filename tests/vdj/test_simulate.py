@@ -54,8 +54,12 @@ def test_kinds_lengths_strands(run):
     assert len({row["locus"] for row in truth if row["kind"] == "recombined"}) == 7
 
 
-def test_recombined_reads_contain_their_junction(run):
-    _, _, reads, truth, _, _ = run
+def test_recombined_reads_contain_their_junction(run, germlines):
+    """Error-free recombined reads contain the junction and the whole (5'-deleted) J, and >= 60 nt of V
+    before Cys104 unless the read is too short for both."""
+    _, _, reads, truth, clones, _ = run
+    alleles = germlines.alleles()
+    by_id = {c["clone_id"]: c for c in clones}
     checked = 0
     for row in truth:
         if row["kind"] != "recombined" or row["errors"] != "0":
@@ -63,6 +67,11 @@ def test_recombined_reads_contain_their_junction(run):
         seq = reads[row["read_id"]]
         forward = reverse_complement(seq) if row["strand"] == "-" else seq
         assert row["junction"] in forward, row
+        clone = by_id[row["clone_id"]]
+        assert alleles[clone["j_call"]].sequence[int(clone["del_j"]):] in forward
+        before_junction = forward.index(row["junction"])
+        j_body = alleles[clone["j_call"]].sequence[int(clone["del_j"]):]
+        assert before_junction >= 60 or forward.endswith(j_body)  # short read ending at the J end
         checked += 1
     assert checked > 1500  # about a third of the reads have no sequencing error
 
