@@ -132,8 +132,13 @@ class GermlineSet:
 
     def alleles(self) -> dict[str, Allele]:
         """All alleles of the database by :attr:`Allele.key` (IMGT name for V/D/J/KDE/INTRON;
-        "NAME+up"/"NAME+down" for flanked special sequences)."""
-        return {allele.key: allele for allele in self.all_alleles}
+        "NAME+up"/"NAME+down" for flanked special sequences). Built once; do not modify the dict.
+        TRAV/DV alleles exist in the TRA and TRD tables with the same sequence: the key gives one."""
+        cached = self.__dict__.get("_alleles_by_key")
+        if cached is None:
+            cached = {allele.key: allele for allele in self.all_alleles}
+            self.__dict__["_alleles_by_key"] = cached
+        return cached
 
     @property
     def ref(self) -> str:
