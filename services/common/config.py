@@ -79,6 +79,34 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("REPSEQ_GATEWAY_THREADS", "8", "gunicorn gthread threads of the gateway (= RPC proxy pool size)."),
     Variable("REPSEQ_SECRET_KEY", None, "Key signing gateway sessions (generated into var/secrets.env).",
              secret=True),
+    # auth service (docs/auth.md)
+    Variable("REPSEQ_AUTH_SESSION_IDLE", "3600", "Seconds of inactivity after which a login session ends."),
+    Variable("REPSEQ_AUTH_SESSION_LIFETIME", "43200", "Seconds after login at which a session ends, active or not."),
+    Variable("REPSEQ_AUTH_RESET_LIFETIME", "3600", "Seconds a password-reset token stays usable (single use)."),
+    Variable("REPSEQ_AUTH_LOGIN_WINDOW", "900", "Sliding window (seconds) in which failed logins are counted."),
+    Variable("REPSEQ_AUTH_LOGIN_MAX_PER_ACCOUNT", "5",
+             "Failed logins per account within the window before that account's logins are refused."),
+    Variable("REPSEQ_AUTH_LOGIN_MAX_PER_IP", "20",
+             "Failed logins per client IP within the window before logins from that IP are refused."),
+    Variable("REPSEQ_AUTH_PASSWORD_MIN_LENGTH", "10", "Minimum length of a local password (characters)."),
+    Variable("REPSEQ_AUTH_DEFAULT_RUN", "false",
+             "Give new users the `run` capability on their personal group (true/false; else an admin grants it)."),
+    Variable("REPSEQ_AUTH_SELF_REGISTRATION", "false",
+             "Let anyone create a local account (true/false); otherwise only administrators create accounts."),
+    Variable("REPSEQ_LDAP_URI", "", "LDAP server (ldap://host:port or ldaps://...); empty disables LDAP login."),
+    Variable("REPSEQ_LDAP_BASE_DN", "", "Base DN under which LDAP users are searched."),
+    Variable("REPSEQ_LDAP_BIND_DN", "", "DN used to search the directory (empty: anonymous search)."),
+    Variable("REPSEQ_LDAP_BIND_PASSWORD", "", "Password of REPSEQ_LDAP_BIND_DN.", secret=True),
+    Variable("REPSEQ_LDAP_USER_FILTER", "(|(uid={login})(mail={login}))",
+             "LDAP search filter of a user; {login} is replaced by the escaped login typed by the user."),
+    Variable("REPSEQ_LDAP_START_TLS", "false", "Upgrade ldap:// connections with StartTLS (true/false)."),
+    Variable("REPSEQ_LDAP_CA_FILE", "", "CA certificate file to verify the LDAP server (empty: system CAs)."),
+    Variable("REPSEQ_LDAP_EMAIL_ATTR", "mail", "LDAP attribute holding the user's e-mail (the local login)."),
+    Variable("REPSEQ_LDAP_FIRST_NAME_ATTR", "givenName", "LDAP attribute holding the first name."),
+    Variable("REPSEQ_LDAP_LAST_NAME_ATTR", "sn", "LDAP attribute holding the last name."),
+    Variable("REPSEQ_LDAP_GROUP_MAP", "",
+             "Optional LDAP group -> RepSeq group mapping, `group DN=>group name` pairs separated by ';'."),
+    Variable("REPSEQ_LDAP_TIMEOUT", "5", "Seconds to connect to / wait for the LDAP server."),
 )
 
 _BY_NAME = {v.name: v for v in VARIABLES}
@@ -134,6 +162,51 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+#: Settings fields of the auth service: field -> (variable, type). Integers are >= 1 except where noted.
+_AUTH_FIELDS: dict[str, tuple[str, type]] = {
+    "auth_session_idle": ("REPSEQ_AUTH_SESSION_IDLE", int),
+    "auth_session_lifetime": ("REPSEQ_AUTH_SESSION_LIFETIME", int),
+    "auth_reset_lifetime": ("REPSEQ_AUTH_RESET_LIFETIME", int),
+    "auth_login_window": ("REPSEQ_AUTH_LOGIN_WINDOW", int),
+    "auth_login_max_per_account": ("REPSEQ_AUTH_LOGIN_MAX_PER_ACCOUNT", int),
+    "auth_login_max_per_ip": ("REPSEQ_AUTH_LOGIN_MAX_PER_IP", int),
+    "auth_password_min_length": ("REPSEQ_AUTH_PASSWORD_MIN_LENGTH", int),
+    "auth_default_run": ("REPSEQ_AUTH_DEFAULT_RUN", bool),
+    "auth_self_registration": ("REPSEQ_AUTH_SELF_REGISTRATION", bool),
+    "ldap_uri": ("REPSEQ_LDAP_URI", str),
+    "ldap_base_dn": ("REPSEQ_LDAP_BASE_DN", str),
+    "ldap_bind_dn": ("REPSEQ_LDAP_BIND_DN", str),
+    "ldap_bind_password": ("REPSEQ_LDAP_BIND_PASSWORD", str),
+    "ldap_user_filter": ("REPSEQ_LDAP_USER_FILTER", str),
+    "ldap_start_tls": ("REPSEQ_LDAP_START_TLS", bool),
+    "ldap_ca_file": ("REPSEQ_LDAP_CA_FILE", str),
+    "ldap_email_attr": ("REPSEQ_LDAP_EMAIL_ATTR", str),
+    "ldap_first_name_attr": ("REPSEQ_LDAP_FIRST_NAME_ATTR", str),
+    "ldap_last_name_attr": ("REPSEQ_LDAP_LAST_NAME_ATTR", str),
+    "ldap_group_map": ("REPSEQ_LDAP_GROUP_MAP", str),
+    "ldap_timeout": ("REPSEQ_LDAP_TIMEOUT", int),
+}
+
+
+def _auth_settings(get) -> dict:
+    """Parse the auth variables with ``get(name)`` (same precedence as the others)."""
+    values: dict = {}
+    for field_name, (variable, kind) in _AUTH_FIELDS.items():
+        raw = get(variable)
+        if kind is int:
+            values[field_name] = _parse_int(variable, raw, minimum=1)
+        elif kind is bool:
+            values[field_name] = _parse_bool(variable, raw)
+        else:
+            values[field_name] = raw
+    uri = values["ldap_uri"]
+    if uri and not uri.startswith(("ldap://", "ldaps://")):
+        raise ConfigError("REPSEQ_LDAP_URI", f"must start with ldap:// or ldaps:// (got {uri!r})")
+    if "{login}" not in values["ldap_user_filter"]:
+        raise ConfigError("REPSEQ_LDAP_USER_FILTER", "must contain the placeholder {login}")
+    return values
+
+
 @dataclass(frozen=True)
 class Settings:
     """Typed configuration. Build it with :meth:`from_env`; derive variants with :meth:`replace`."""
@@ -163,6 +236,28 @@ class Settings:
     gateway_port: int
     gateway_threads: int
     secret_key: str
+    # auth service
+    auth_session_idle: int = 3600
+    auth_session_lifetime: int = 43200
+    auth_reset_lifetime: int = 3600
+    auth_login_window: int = 900
+    auth_login_max_per_account: int = 5
+    auth_login_max_per_ip: int = 20
+    auth_password_min_length: int = 10
+    auth_default_run: bool = False
+    auth_self_registration: bool = False
+    ldap_uri: str = ""
+    ldap_base_dn: str = ""
+    ldap_bind_dn: str = ""
+    ldap_bind_password: str = ""
+    ldap_user_filter: str = "(|(uid={login})(mail={login}))"
+    ldap_start_tls: bool = False
+    ldap_ca_file: str = ""
+    ldap_email_attr: str = "mail"
+    ldap_first_name_attr: str = "givenName"
+    ldap_last_name_attr: str = "sn"
+    ldap_group_map: str = ""
+    ldap_timeout: int = 5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, use_secrets_file: bool = True) -> "Settings":
@@ -234,6 +329,7 @@ class Settings:
             gateway_port=_parse_int("REPSEQ_GATEWAY_PORT", get("REPSEQ_GATEWAY_PORT"), minimum=1),
             gateway_threads=_parse_int("REPSEQ_GATEWAY_THREADS", get("REPSEQ_GATEWAY_THREADS"), minimum=1),
             secret_key=get("REPSEQ_SECRET_KEY"),
+            **_auth_settings(get),
         )
 
     def replace(self, **changes) -> "Settings":
@@ -269,6 +365,9 @@ class Settings:
             "REPSEQ_GATEWAY_THREADS": str(self.gateway_threads),
             "REPSEQ_SECRET_KEY": self.secret_key,
         }
+        for field_name, (variable, kind) in _AUTH_FIELDS.items():
+            value = getattr(self, field_name)
+            values[variable] = ("true" if value else "false") if kind is bool else str(value)
         assert set(values) == set(_BY_NAME), "to_env must cover VARIABLES"
         return values
 
