@@ -8,7 +8,7 @@ truth is exact and the simulation fast and controllable:
   in the junction) or unproductive (out of frame or stop codon) with a chosen share; optional somatic
   hypermutation for IG clones (per-clone substitutions in V before Cys104 and in J after Phe/Trp118, shared
   by every read of the clone); a fixed 60-nt pseudo-random "downstream" sequence after each J gene lets
-  reads continue past the J end;
+  reads continue past the J end; two clones of a locus differ by >= 3 edits in their junction +-10 nt;
 - abundances from a power law (weight of the clone of rank i ~ i^-alpha, reads drawn multinomially);
 - reads 150-300 nt (uniform), ending between the J end and the end of the downstream sequence (uniform) and
   starting in V (>= 60 nt of V before Cys104 when the length allows; shorter reads than asked when the
@@ -54,7 +54,7 @@ DOWNSTREAM_LENGTH = 60
 MIN_V_BEFORE_ANCHOR = 60
 MIN_J_AFTER_ANCHOR = 10
 #: Bumped when the simulated reads change for a given seed (benchmarks cache their files by it).
-SIMULATOR_VERSION = 2
+SIMULATOR_VERSION = 3
 BATCH = 65536
 
 _BASES = "TCAG"
@@ -93,7 +93,8 @@ class SimulationConfig:
     Fractions are of all reads; rates are per base. ``n_clones`` None = 0.14 % of the reads (>= 20: 1,400 clones
     for 1M reads, as the vidjil-algo reference file).
     ``shm_rate``: mean per-clone substitution rate in IG V/J (0 = off); clone rates are uniform in
-    [0, 2*shm_rate]. ``productive_fraction``: share of productive clones."""
+    [0, 2*shm_rate]. ``productive_fraction``: share of productive clones. ``min_clone_distance``: minimal
+    edit distance between the junctions +-10 nt of two clones of a locus (1 = only distinct)."""
 
     n_reads: int = 100_000
     seed: int = 1
@@ -110,6 +111,7 @@ class SimulationConfig:
     chimera_fraction: float = 0.0
     shm_rate: float = 0.0
     productive_fraction: float = 0.8
+    min_clone_distance: int = 3
     species: str = "homo-sapiens"
 
     def clone_count(self) -> int:
@@ -313,13 +315,24 @@ def _recombine(rng: random.Random, pool: _LocusPool, want_productive: bool, shm_
     return clone
 
 
+def _clone_key_region(clone: Clone) -> str:
+    """The junction with 10 nt of V before and 10 nt of J/downstream after: what tells clones apart."""
+    return clone.sequence[max(0, clone.junction_start - 10):clone.junction_end + 10]
+
+
 def make_clones(pools: dict[str, _LocusPool], config: SimulationConfig, rng: random.Random) -> list[Clone]:
-    """``config.clone_count()`` clones with distinct (locus, junction), loci in round-robin order."""
+    """``config.clone_count()`` clones, loci in round-robin order (half of the draws) or at random.
+
+    Two clones of a locus differ by at least ``config.min_clone_distance`` edits in their junction +-10 nt
+    (so a sequencing error cannot turn one into another, and "true clones" are distinguishable)."""
+    import edlib
+
     clones: list[Clone] = []
-    seen: set[tuple[str, str]] = set()
+    regions: dict[str, list[str]] = {}
     loci = list(pools)
     width = max(5, len(str(config.clone_count())))
     attempts = 0
+    limit = max(0, config.min_clone_distance - 1)
     while len(clones) < config.clone_count():
         attempts += 1
         if attempts > 200 * config.clone_count() + 1000:
@@ -328,9 +341,14 @@ def make_clones(pools: dict[str, _LocusPool], config: SimulationConfig, rng: ran
         productive = rng.random() < config.productive_fraction
         clone = _recombine(rng, pools[locus], productive, config.shm_rate,
                            f"clone{len(clones) + 1:0{width}d}")
-        if clone is None or (clone.locus, clone.junction) in seen or len(clone.junction) < 6:
+        if clone is None or len(clone.junction) < 6:
             continue
-        seen.add((clone.locus, clone.junction))
+        region = _clone_key_region(clone)
+        known = regions.setdefault(clone.locus, [])
+        if region in known or (limit and any(edlib.align(region, other, k=limit)["editDistance"] >= 0
+                                             for other in known)):
+            continue
+        known.append(region)
         clones.append(clone)
     return clones
 
@@ -778,6 +796,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chimera", type=float, default=defaults.chimera_fraction)
     parser.add_argument("--shm", type=float, default=defaults.shm_rate, help="mean IG SHM rate (0 = off)")
     parser.add_argument("--productive", type=float, default=defaults.productive_fraction)
+    parser.add_argument("--min-clone-distance", type=int, default=defaults.min_clone_distance,
+                        help="minimal edits between two clones' junctions +-10 nt (default 3)")
     parser.add_argument("--species", default=defaults.species)
     parser.add_argument("--threads", type=int, default=0, help="compression threads for .gz output")
     args = parser.parse_args(argv)
@@ -787,6 +807,7 @@ def main(argv: list[str] | None = None) -> int:
         max_length=args.max_length, error_rate=args.error_rate, indel_rate=args.indel_rate,
         reverse_fraction=args.reverse, background_fraction=args.background, truncated_fraction=args.truncated,
         chimera_fraction=args.chimera, shm_rate=args.shm, productive_fraction=args.productive,
+        min_clone_distance=args.min_clone_distance,
         species=args.species)
     try:
         summary = simulate(config, args.output, args.truth, args.clones, threads=args.threads)

@@ -225,3 +225,14 @@ def test_evaluate_perfect_and_imperfect_runs(run):
     assert figures["background_detected"] > 0
     assert 0.45 < figures["attribution_min"] < 0.55
     assert figures["v_right"] < 1.0
+
+
+def test_clones_of_a_locus_are_at_least_three_edits_apart(germlines):
+    import edlib
+
+    sim = Simulation(SimulationConfig(n_reads=60000, seed=9, loci=("TRG",)), germlines)
+    regions = [c.sequence[max(0, c.junction_start - 10):c.junction_end + 10] for c in sim.clones]
+    assert len(regions) == 84
+    for i, a in enumerate(regions):
+        for b in regions[i + 1:]:
+            assert edlib.align(a, b)["editDistance"] >= 3
