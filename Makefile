@@ -5,7 +5,7 @@ REPSEQ := $(VENV)/bin/repseq
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="tests/foundation -x"`.
 PYTEST_ARGS ?=
 
-.PHONY: run stop setup services test bench status
+.PHONY: run stop setup setup-test services test bench status
 
 ## run: install what is missing, start RabbitMQ/MariaDB/S3, migrate, start services + gateway, print the URL
 run: setup
@@ -19,6 +19,11 @@ stop:
 setup:
 	bash scripts/setup.sh
 
+## setup-test: setup plus the Debian packages some tests need (LDAP server, headless browser, compose validator)
+TEST_APT_PACKAGES ?= slapd ldap-utils chromium docker-compose
+setup-test:
+	REPSEQ_APT_EXTRA="$(TEST_APT_PACKAGES)" bash scripts/setup.sh
+
 ## services: only the infrastructure (RabbitMQ, MariaDB, S3 server)
 services: setup
 	$(REPSEQ) up --infra
@@ -28,7 +33,7 @@ status:
 	$(REPSEQ) status
 
 ## test: the whole test suite against the real RabbitMQ, MariaDB and S3 server (exit 5 "no tests" fails)
-test: setup
+test: setup-test
 	@rc=0; $(VENV)/bin/pytest -q -ra --timeout=900 -p no:cacheprovider $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; exit $$rc
 

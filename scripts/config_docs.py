@@ -1,4 +1,5 @@
-"""Write .env.example and the variable table of docs/configuration.md from services.common.config.VARIABLES.
+"""Write .env.example, the variable table of docs/configuration.md and the environment block of docker-compose.yml
+from services.common.config.VARIABLES.
 
 Run after adding a variable: ``.venv/bin/python scripts/config_docs.py`` (a test fails if they are out of step).
 """
@@ -16,6 +17,32 @@ from services.common.config import REPO_ROOT, VARIABLES  # noqa: E402
 
 BEGIN, END = "<!-- variables:begin -->", "<!-- variables:end -->"
 
+#: Values inside docker-compose.yml that differ from the local defaults (container addresses and paths).
+COMPOSE_VALUES = {
+    "REPSEQ_VAR_DIR": "/var/lib/repseq",
+    "REPSEQ_AMQP_URI": "pyamqp://${RABBITMQ_USER:-repseq}:${RABBITMQ_PASSWORD:?set RABBITMQ_PASSWORD in .env}"
+                       "@rabbitmq:5672//",
+    "REPSEQ_DB_HOST": "mysql",
+    "REPSEQ_DB_PORT": "3306",
+    "REPSEQ_S3_ENDPOINT": "minio:9000",
+    "REPSEQ_GATEWAY_HOST": "0.0.0.0",
+    "REPSEQ_GATEWAY_PORT": "8080",
+}
+
+
+def compose_environment() -> str:
+    """The ``x-repseq-env`` block: every variable; secrets required from .env, never a literal."""
+    lines = ["x-repseq-env: &repseq-env"]
+    for variable in VARIABLES:
+        if variable.name in COMPOSE_VALUES:
+            value = COMPOSE_VALUES[variable.name]
+        elif variable.secret and variable.default is None:
+            value = "${%s:?set %s in .env}" % (variable.name, variable.name)
+        else:
+            value = "${%s:-%s}" % (variable.name, (variable.default or "").replace("$", "$$"))
+        lines.append(f'  {variable.name}: "{value}"')
+    return "\n".join(lines) + "\n"
+
 
 def env_example() -> str:
     lines = ["# RepSeq Server configuration. Every variable is optional except the secrets, which `make setup`",
@@ -28,6 +55,11 @@ def env_example() -> str:
             default = "./var"
         lines.append(f"{variable.name}={'' if variable.secret else default}")
         lines.append("")
+    lines += ["# ---- docker compose only (docker-compose.yml) ----",
+              "# RabbitMQ account of the services.", "RABBITMQ_USER=repseq", "RABBITMQ_PASSWORD=", "",
+              "# MariaDB root password of the mysql container.", "MARIADB_ROOT_PASSWORD=", "",
+              "# Address:port the gateway is published on.", "REPSEQ_GATEWAY_PUBLISH=127.0.0.1:8080", "",
+              "# Tag of the repseq-server image.", "REPSEQ_IMAGE_TAG=latest", ""]
     return "\n".join(lines)
 
 
@@ -53,6 +85,10 @@ def main() -> None:
     text = doc.read_text()
     text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), f"{BEGIN}\n{table()}\n{END}", text, flags=re.S)
     doc.write_text(text)
+    compose = REPO_ROOT / "docker-compose.yml"
+    text = compose.read_text()
+    text = re.sub(r"x-repseq-env: &repseq-env\n(?:  .*\n)*", lambda _: compose_environment(), text, count=1)
+    compose.write_text(text)
 
 
 if __name__ == "__main__":
