@@ -4,6 +4,9 @@ Real components only: RabbitMQ, MariaDB and an S3 server must be reachable (as c
 variables / var/secrets.env: ``make services`` starts them), or a Docker engine must exist so that throwaway
 containers can be started with testcontainers. Otherwise the session stops with one line saying what is missing.
 
+The S3 server, when none answers, is started like `make services` does and left running (it is infrastructure,
+shared by concurrent sessions); `repseq down` stops it.
+
 Isolation: each session gets its own RabbitMQ vhost, databases ``repseq_test_<token>_<service>`` and buckets
 ``repseq-test-<token>-<role>``, removed at the end (``REPSEQ_TEST_KEEP=1`` keeps them). Several sessions (other
 helpers, CI) can therefore run at once against the same servers.
@@ -122,7 +125,7 @@ class _Containers:
 
 @pytest.fixture(scope="session")
 def session_dir():
-    """A temporary var dir for this session (pid files, logs, a private weed if one had to be started)."""
+    """A temporary var dir for this session (pid files and logs of the test stack)."""
     path = Path(tempfile.mkdtemp(prefix=f"repseq-test-{TOKEN}-"))
     yield path
     if not os.environ.get("REPSEQ_TEST_KEEP"):
@@ -130,7 +133,7 @@ def session_dir():
 
 
 @pytest.fixture(scope="session")
-def base_settings(session_dir):
+def base_settings():
     """This machine's Settings with RabbitMQ, MariaDB and S3 checked (S3 is started if absent)."""
     try:
         settings = Settings.from_env()
@@ -153,18 +156,19 @@ def base_settings(session_dir):
             pytest.exit("; ".join(missing) + "; no Docker engine either: run `make services`", returncode=3)
     from repseq.stack import Stack, StackError
 
-    s3_stack = Stack(settings.replace(var_dir=session_dir), services=())
-    try:
-        started_s3 = s3_stack.start_object_store()
-    except StackError as error:
-        pytest.exit(f"S3 server not reachable at {settings.s3_endpoint} and could not be started: "
-                    f"{_one_line(error)}", returncode=3)
-    if not s3_stack._s3_ready():
-        pytest.exit(f"S3 server at {settings.s3_endpoint} refuses access key {settings.s3_access_key!r} "
-                    f"(another stack's weed? set REPSEQ_S3_ENDPOINT)", returncode=3)
+    if not containers:
+        # The S3 server is infrastructure like RabbitMQ and MariaDB: when none answers, start it as
+        # `make services` would (data and pid file under REPSEQ_VAR_DIR) and leave it running, so that
+        # concurrent test sessions never lose it when one of them ends. `repseq down` stops it.
+        try:
+            Stack(settings, services=()).start_object_store()
+        except StackError as error:
+            pytest.exit(f"S3 server not reachable at {settings.s3_endpoint} and could not be started: "
+                        f"{_one_line(error)}", returncode=3)
+        if not Stack(settings, services=())._s3_ready():
+            pytest.exit(f"S3 server at {settings.s3_endpoint} refuses access key {settings.s3_access_key!r} "
+                        f"(another checkout's server? set REPSEQ_S3_ENDPOINT)", returncode=3)
     yield settings
-    if started_s3:
-        s3_stack.down()
     if containers:
         containers.stop()
 
