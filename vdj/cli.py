@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from vdj import __version__
+from vdj.kmer import DEFAULT_SEED
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -81,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a window is merged only into one with at least this many times its reads (default: 3)")
     parser.add_argument("--consensus-reads", type=_positive_int, default=30,
                         help="reads kept per window for the consensus (the longest; default: 30)")
+    parser.add_argument("-s", "--seed", default=None,
+                        help="spaced seed of the k-mer detection, '#' = used, '-' = ignored (default: %s)" % DEFAULT_SEED)
     parser.add_argument("--threads", type=_positive_int, default=1, help="worker processes (default: 1)")
     parser.add_argument("--read-assignments", metavar="FILE",
                         help="write a TSV read_id, clone_id, locus, status for every read")
@@ -126,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         max_clones=args.max_clones, evalue=args.e_value, threads=args.threads,
         read_assignments=args.read_assignments, merge_distance=args.merge_distance,
         merge_ratio=args.merge_ratio, consensus_reads=args.consensus_reads, progress=args.progress,
+        **({"seed": args.seed} if args.seed else {}),
         commandline="python -m vdj " + " ".join(shlex.quote(a) for a in raw_argv))
     try:
         if args.read_assignments:

@@ -57,6 +57,14 @@ STATUS_NAMES = (
 
 NO_POSITION = -(1 << 30)
 MIN_SHRUNK_WINDOW = 30
+# Distance between the 5' and 3' reference points (for anchored genes: the IMGT junction length,
+# Cys104..Phe/Trp118 inclusive). Shorter than 2 codons or longer than 300 nt is not a junction;
+# un-anchored segments (D, intron, KDE) with large deletions may give small negative values.
+MIN_JUNCTION_SPAN = 6
+MIN_UNANCHORED_SPAN = -30
+MAX_JUNCTION_SPAN = 300
+# The conditional test of a side looks this far (nt) from the other side's reference point.
+RESCUE_REGION = 150
 
 
 @numba.njit(cache=True, nogil=True)
@@ -102,6 +110,90 @@ def _mode(values, n):
     return best
 
 
+INVALID = 0xFFFFFFFF  # a seed position with a non-ACGT nucleotide (never a table value)
+DELTA_BIAS = 1 << 19
+MASK_BITS = 12
+MASK_FIELD = (1 << MASK_BITS) - 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _oriented(p, length, span, strand):
+    return p if strand == 0 else length - p - span
+
+
+@numba.njit(cache=True, nogil=True)
+def _side_reference(hits, n_positions, length, span, strand, label, has_label, side, estimates, hitpos):
+    """Reference point of one side (label) on the oriented read: the most frequent estimate from
+    the hits' offsets; without offsets, the end of the last 5' hit / start of the first 3' hit.
+    Returns (reference, number of hits, median hit position, whether offsets were used)."""
+    n_est = 0
+    n_hits = 0
+    for p in range(n_positions):
+        value = hits[p]
+        if value == 0 or value == INVALID:
+            continue
+        mi = value & MASK_FIELD
+        if not has_label[mi, label]:
+            continue
+        q = _oriented(p, length, span, strand)
+        hitpos[n_hits] = q
+        n_hits += 1
+        delta_field = np.int64(value >> MASK_BITS)
+        if delta_field != 0:
+            estimates[n_est] = q - (delta_field - DELTA_BIAS)
+            n_est += 1
+    if n_hits == 0:
+        return NO_POSITION, 0, NO_POSITION, False
+    ordered = np.sort(hitpos[:n_hits])
+    median = ordered[n_hits // 2]
+    if n_est > 0:
+        return _mode(estimates, n_est), n_hits, median, True
+    if side == 0:
+        return ordered[n_hits - 1] + span, n_hits, median, False
+    return ordered[0], n_hits, median, False
+
+
+@numba.njit(cache=True, nogil=True)
+def _region_counts(hits, n_positions, length, span, strand, label, has_label, lo, hi):
+    """(hits of ``label``, valid positions) among seed positions whose oriented start q is in
+    [lo, hi)."""
+    k = 0
+    n = 0
+    for p in range(n_positions):
+        value = hits[p]
+        if value == INVALID:
+            continue
+        q = _oriented(p, length, span, strand)
+        if q < lo or q >= hi:
+            continue
+        n += 1
+        if value != 0 and has_label[value & MASK_FIELD, label]:
+            k += 1
+    return k, n
+
+
+@numba.njit(cache=True, nogil=True)
+def _log_sum(a, b):
+    hi = max(a, b)
+    return hi + math.log1p(math.exp(min(a, b) - hi))
+
+
+@numba.njit(cache=True, nogil=True)
+def _best_system(log_lefts, log_rights, n_systems):
+    """Index of the system with the smallest log_left + log_right (the product of the p-values of
+    its two sides: the system that explains the read best), -1 when no system has hits."""
+    best = -1
+    best_score = 1e308
+    for s in range(n_systems):
+        if log_lefts[s] >= 1e300 and log_rights[s] >= 1e300:
+            continue
+        score = log_lefts[s] + log_rights[s]
+        if score < best_score:
+            best_score = score
+            best = s
+    return best
+
+
 @numba.njit(cache=True, nogil=True)
 def detect_kernel(codes, offsets, table, mask_labels, mask_n, mask_strands, has_label, density,
                   n_systems, seed_positions, span,
@@ -120,10 +212,18 @@ def detect_kernel(codes, offsets, table, mask_labels, mask_n, mask_strands, has_
     Outputs (one element per read): status code, system index (-1), strand (0 +, 1 -), window
     start/length on the oriented read, reference points 5'/3' on the oriented read, and
     log10 e-values total/left/right.
+
+    When one side is significant over the whole read but the other is not, the other side is
+    re-tested only where it can be (3' side after the 5' reference point, 5' side before the 3'
+    one): a J that the read cuts short after the junction is then still detected. This is a
+    conditional test on a region chosen from the other side's hits, so it keeps its e-value
+    meaning.
     """
     n_reads = offsets.shape[0] - 1
     n_labels = 4 * n_systems
     counts = np.zeros(n_labels, dtype=np.int64)
+    log_lefts = np.zeros(n_systems, dtype=np.float64)
+    log_rights = np.zeros(n_systems, dtype=np.float64)
     weight = seed_positions.shape[0]
     max_len = 0
     for r in range(n_reads):
@@ -131,10 +231,8 @@ def detect_kernel(codes, offsets, table, mask_labels, mask_n, mask_strands, has_
         if length > max_len:
             max_len = length
     hits = np.zeros(max(max_len, 1), dtype=np.uint32)
-    estimates5 = np.zeros(max(max_len, 1), dtype=np.int64)
-    estimates3 = np.zeros(max(max_len, 1), dtype=np.int64)
-    hitpos5 = np.zeros(max(max_len, 1), dtype=np.int64)
-    hitpos3 = np.zeros(max(max_len, 1), dtype=np.int64)
+    estimates = np.zeros(max(max_len, 1), dtype=np.int64)
+    hitpos = np.zeros(max(max_len, 1), dtype=np.int64)
     log10 = math.log(10.0)
     for r in range(n_reads):
         start = offsets[r]
@@ -168,14 +266,14 @@ def detect_kernel(codes, offsets, table, mask_labels, mask_n, mask_strands, has_
                     break
                 key = (key << 2) | c
             if not ok:
-                hits[p] = 0
+                hits[p] = INVALID
                 continue
             valid_positions += 1
             value = table[key]
             hits[p] = value
             if value == 0:
                 continue
-            mi = value & 0xFF
+            mi = value & MASK_FIELD
             if mask_strands[mi] & 1:
                 plus_positions += 1
             if mask_strands[mi] & 2:
@@ -193,40 +291,61 @@ def detect_kernel(codes, offsets, table, mask_labels, mask_n, mask_strands, has_
         else:
             status[r] = UNSEG_STRAND if plus_positions + minus_positions >= 5 else UNSEG_TOO_FEW
             continue
-        # 3. e-values per system
-        best_system = -1
-        best_log_e = 1e300
-        best_left = 0.0
-        best_right = 0.0
+        # 3. e-values per system; the system that explains the read best is the one with the
+        # smallest product of its two p-values (sum of logs), the detection test is on its e-value
         min_left = 1e300
         min_right = 1e300
+        any_system = False
         for s in range(n_systems):
             l5 = 4 * s + strand
             l3 = 4 * s + 2 + strand
+            log_lefts[s] = 1e300
+            log_rights[s] = 1e300
             if counts[l5] == 0 and counts[l3] == 0:
                 continue
-            log_left = _log_binomial_tail(valid_positions, density[l5], counts[l5]) + log_multiplier
-            log_right = _log_binomial_tail(valid_positions, density[l3], counts[l3]) + log_multiplier
-            hi = max(log_left, log_right)
-            log_e = hi + math.log1p(math.exp(min(log_left, log_right) - hi))
-            if log_left < min_left:
-                min_left = log_left
-            if log_right < min_right:
-                min_right = log_right
-            if log_e < best_log_e:
-                best_log_e = log_e
-                best_system = s
-                best_left = log_left
-                best_right = log_right
-        if best_system < 0:
+            any_system = True
+            log_lefts[s] = _log_binomial_tail(valid_positions, density[l5], counts[l5]) + log_multiplier
+            log_rights[s] = _log_binomial_tail(valid_positions, density[l3], counts[l3]) + log_multiplier
+            if log_lefts[s] < min_left:
+                min_left = log_lefts[s]
+            if log_rights[s] < min_right:
+                min_right = log_rights[s]
+        if not any_system:
             status[r] = UNSEG_TOO_FEW
             continue
+        best_system = _best_system(log_lefts, log_rights, n_systems)
+        best_log_e = _log_sum(log_lefts[best_system], log_rights[best_system])
+        # 3b. one side significant: test the other side where it can be
+        if best_log_e > log_threshold:
+            for s in range(n_systems):
+                l5 = 4 * s + strand
+                l3 = 4 * s + 2 + strand
+                if counts[l5] == 0 or counts[l3] == 0:
+                    continue
+                if log_lefts[s] <= log_threshold:
+                    ref, nh, med, anchored = _side_reference(hits, n_positions, length, span, strand, l5, has_label, 0,
+                                                   estimates, hitpos)
+                    k, n = _region_counts(hits, n_positions, length, span, strand, l3, has_label, ref,
+                                          ref + RESCUE_REGION)
+                    if k > 0:
+                        log_rights[s] = min(log_rights[s], _log_binomial_tail(n, density[l3], k) + log_multiplier)
+                elif log_rights[s] <= log_threshold:
+                    ref, nh, med, anchored = _side_reference(hits, n_positions, length, span, strand, l3, has_label, 1,
+                                                   estimates, hitpos)
+                    k, n = _region_counts(hits, n_positions, length, span, strand, l5, has_label,
+                                          ref - RESCUE_REGION, ref - span + 1)
+                    if k > 0:
+                        log_lefts[s] = min(log_lefts[s], _log_binomial_tail(n, density[l5], k) + log_multiplier)
+            best_system = _best_system(log_lefts, log_rights, n_systems)
+            best_log_e = _log_sum(log_lefts[best_system], log_rights[best_system])
+        best_left = log_lefts[best_system]
+        best_right = log_rights[best_system]
         evalue_out[r] = best_log_e / log10
         evalue_left_out[r] = best_left / log10
         evalue_right_out[r] = best_right / log10
+        system_out[r] = best_system
+        strand_out[r] = strand
         if best_log_e > log_threshold:
-            system_out[r] = best_system
-            strand_out[r] = strand
             if min_left <= log_threshold and min_right <= log_threshold:
                 status[r] = UNSEG_UNEXPECTED
             elif min_left <= log_threshold:
@@ -236,51 +355,20 @@ def detect_kernel(codes, offsets, table, mask_labels, mask_n, mask_strands, has_
             else:
                 status[r] = UNSEG_TOO_FEW
             continue
-        system_out[r] = best_system
-        strand_out[r] = strand
         # 4. reference points from the hits of the chosen system and strand
-        label5 = 4 * best_system + strand
-        label3 = 4 * best_system + 2 + strand
-        n5 = 0
-        n3 = 0
-        h5 = 0
-        h3 = 0
-        for p in range(n_positions):
-            value = hits[p]
-            if value == 0:
-                continue
-            mi = value & 0xFF
-            delta_field = np.int64(value >> 8)
-            if strand == 0:
-                q = p
-            else:
-                q = length - p - span
-            if has_label[mi, label5]:
-                hitpos5[h5] = q
-                h5 += 1
-                if delta_field != 0:
-                    estimates5[n5] = q - (delta_field - 8388608)
-                    n5 += 1
-            if has_label[mi, label3]:
-                hitpos3[h3] = q
-                h3 += 1
-                if delta_field != 0:
-                    estimates3[n3] = q - (delta_field - 8388608)
-                    n3 += 1
-        if n5 > 0:
-            ref5 = _mode(estimates5, n5)
-        else:
-            ref5 = np.max(hitpos5[:h5]) + span
-        if n3 > 0:
-            ref3 = _mode(estimates3, n3)
-        else:
-            ref3 = np.min(hitpos3[:h3])
+        ref5, h5, median5, anchored5 = _side_reference(hits, n_positions, length, span, strand, 4 * best_system + strand,
+                                            has_label, 0, estimates, hitpos)
+        ref3, h3, median3, anchored3 = _side_reference(hits, n_positions, length, span, strand, 4 * best_system + 2 + strand,
+                                            has_label, 1, estimates, hitpos)
         ref5_out[r] = ref5
         ref3_out[r] = ref3
-        # hits interleaved: the 5' gene must come before the 3' one
-        median5 = np.sort(hitpos5[:h5])[h5 // 2]
-        median3 = np.sort(hitpos3[:h3])[h3 // 2]
-        if median5 >= median3:
+        # hits interleaved: the 5' gene must come before the 3' one, and the junction they
+        # delimit must have a possible length
+        if h5 == 0 or h3 == 0 or median5 >= median3:
+            status[r] = UNSEG_AMBIGUOUS
+            continue
+        min_span = MIN_JUNCTION_SPAN if anchored5 and anchored3 else MIN_UNANCHORED_SPAN
+        if ref3 - ref5 < min_span or ref3 - ref5 > MAX_JUNCTION_SPAN:
             status[r] = UNSEG_AMBIGUOUS
             continue
         # 5. window centred on the junction

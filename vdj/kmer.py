@@ -15,7 +15,7 @@ by the germline it hits. We keep one *dense* table for all systems at once: the 
   delta puts the reference point at ``p - delta``, which positions the junction from the germline
   itself rather than from where matching stops (stable under somatic hypermutation).
 
-Table value: ``mask_index | (delta + DELTA_BIAS) << 8``; 0 = no hit; delta field 0 = no delta.
+Table value: ``mask_index | (delta + DELTA_BIAS) << MASK_BITS``; 0 = no hit; delta field 0 = no delta.
 The built index is cached as ``.npz`` keyed by a hash of the germline sequences and the seed.
 """
 
@@ -28,10 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_SEED = "######-######"
-DELTA_BIAS = 1 << 23
+DEFAULT_SEED = "#####-#####"
+DELTA_BIAS = 1 << 19
+MASK_BITS = 12
+MASK_LIMIT = (1 << MASK_BITS) - 1
 MAX_SYSTEMS = 16
-INDEX_FORMAT_VERSION = 2
+INDEX_FORMAT_VERSION = 3
 
 # 2-bit codes of nucleotides; anything else (N, IUPAC, '-') -> 4.
 NUCLEOTIDE_CODE = np.full(256, 4, dtype=np.uint8)
@@ -227,11 +229,11 @@ def build_index(systems, seed: Seed | str = DEFAULT_SEED) -> KmerIndex:
         delta_min = np.minimum.reduceat(deltas, starts)
         delta_max = np.maximum.reduceat(deltas, starts)
         distinct_masks, mask_index = np.unique(key_masks, return_inverse=True)
-        if len(distinct_masks) > 255:
-            raise ValueError("too many distinct label combinations for the index (> 255)")
+        if len(distinct_masks) > MASK_LIMIT:
+            raise ValueError(f"too many distinct label combinations for the index (> {MASK_LIMIT})")
         masks = np.concatenate([np.zeros(1, dtype=np.uint64), distinct_masks.astype(np.uint64)])
         delta_field = np.where(delta_min == delta_max, delta_min + DELTA_BIAS, 0).astype(np.uint64)
-        table[unique_keys] = ((mask_index.astype(np.uint64) + 1) | (delta_field << np.uint64(8))).astype(np.uint32)
+        table[unique_keys] = ((mask_index.astype(np.uint64) + 1) | (delta_field << np.uint64(MASK_BITS))).astype(np.uint32)
         for lab in range(4 * len(systems)):
             hit = (key_masks >> np.uint64(lab)) & np.uint64(1)
             density[lab] = float(hit.sum()) / size

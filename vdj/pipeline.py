@@ -125,13 +125,14 @@ class _Context:
     """What a batch worker needs (set in the parent before forking)."""
 
     def __init__(self, index, window: int, multiplier: float, evalue: float, consensus_reads: int,
-                 system_names: list[str], want_assignments: bool):
+                 system_names: list[str], want_assignments: bool, system_loci: list[str] | None = None):
         self.index = index
         self.window = window
         self.multiplier = multiplier
         self.evalue = evalue
         self.consensus_reads = consensus_reads
         self.system_names = system_names
+        self.system_loci = system_loci or system_names
         self.want_assignments = want_assignments
 
 
@@ -187,7 +188,7 @@ def process_batch(sequences: list[str], context: _Context | None = None) -> Batc
         if code != SEG:
             if assignments is not None:
                 system = systems[i]
-                assignments.append((STATUS_NAMES[code], names[system] if system >= 0 and code == UNSEG_TOO_SHORT_W else "", ""))
+                assignments.append((STATUS_NAMES[code], ctx.system_loci[system] if system >= 0 and code == UNSEG_TOO_SHORT_W else "", ""))
             continue
         system = systems[i]
         read = sequence.upper()
@@ -220,7 +221,7 @@ def process_batch(sequences: list[str], context: _Context | None = None) -> Batc
             if len(sample) > 2 * limit:
                 entry[3] = keep_longest(sample, limit)
         if assignments is not None:
-            assignments.append(("SEG", name, window))
+            assignments.append(("SEG", ctx.system_loci[system], window))
     for entry in windows.values():
         if len(entry[3]) > limit:
             entry[3] = keep_longest(entry[3], limit)
@@ -286,7 +287,7 @@ def analyze(input_path: str | os.PathLike, options: AnalysisOptions | None = Non
     multiplier = float(len(systems)) * estimated_reads
     global _CONTEXT
     _CONTEXT = _Context(index, options.window, multiplier, options.evalue, options.consensus_reads,
-                        system_names, options.read_assignments is not None)
+                        system_names, options.read_assignments is not None, [s.locus for s in systems])
     stats = RunStatistics()
     table = WindowTable(options.consensus_reads)
     assignment_file = None
