@@ -42,7 +42,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     register_error_handlers(app)
     app.register_blueprint(health_bp)
+    register_gateway_areas(app)
     return app
+
+
+def register_gateway_areas(app: Flask) -> None:
+    """REST API (/api/v1), its OpenAPI document, and the browser application (gateway helper's modules)."""
+    from gateway import api, openapi, ui
+
+    app.register_blueprint(openapi.bp)
+    api.register(app)
+    ui.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,20 @@
+"""REST API ``/api/v1/...``: one module per area, all on the blueprint :data:`bp`.
+
+Each view only translates: validated HTTP input -> one RPC with the caller's principal -> JSON. Rights, rules and
+data belong to the services (auth, samples, jobs, fuse, backup, reporter).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from gateway.openapi import API_PREFIX
+
+bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
+
+
+def register(app) -> None:
+    """Import every area module (their ``operation`` decorators add the routes) and register the blueprint."""
+    from gateway.api import admin, auth, jobs, results, sample_sets, samples  # noqa: F401
+
+    app.register_blueprint(bp)

@@ -1,0 +1,74 @@
+"""``/api/v1/auth``: first administrator, login/logout (cookie session + CSRF token), who am I, API tokens."""
+
+from __future__ import annotations
+
+from flask import g, jsonify, request
+
+from gateway.api import bp
+from gateway.api.schemas import InitAdminBody, LoginAnswer, LoginBody, PrincipalAnswer, TokenAnswer, TokenBody, \
+    UserAnswer
+from gateway.auth import SESSION_COOKIE, call, call_as_user, clear_session_cookies, client_ip, csrf_token_for, \
+    require_principal, set_session_cookies
+from gateway.openapi import operation
+
+TAG = "auth"
+
+
+@operation(bp, "/auth/init", "POST", summary="Create the first administrator (only while no user exists)",
+           tag=TAG, body=InitAdminBody, response=UserAnswer, status=201, auth=False, errors=(409,))
+def init_admin(body: InitAdminBody):
+    """Creates the first administrator account of a fresh installation; refused (409) once any user exists."""
+    return call("auth", "init_admin", body.email, body.password)
+
+
+@operation(bp, "/auth/login", "POST", summary="Log in: sets the session cookie, returns the CSRF token", tag=TAG,
+           body=LoginBody, response=LoginAnswer, auth=False, errors=(401,))
+def login(body: LoginBody):
+    """Checks the password (auth service) and opens a session. The answer sets the HttpOnly cookie
+    ``repseq_session`` and the cookie ``repseq_csrf``; send the CSRF token as ``X-CSRF-Token`` with every unsafe
+    request made with the cookie."""
+    result = call("auth", "login", body.email, body.password, client_ip(),
+                  request.headers.get("User-Agent", "")[:255])
+    token = result["session_token"]
+    response = jsonify({"user": result["user"], "csrf_token": csrf_token_for(token)})
+    set_session_cookies(response, token)
+    return response
+
+
+@operation(bp, "/auth/logout", "POST", summary="Log out: ends the session and clears the cookies", tag=TAG,
+           response={"type": "object"})
+def logout():
+    """Ends the cookie session (a Bearer-token call only clears cookies; revoke tokens with DELETE)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token and g.get("auth_kind") == "session":
+        call("auth", "logout", token)
+    response = jsonify({"logged_out": True})
+    clear_session_cookies(response)
+    return response
+
+
+@operation(bp, "/auth/me", "GET", summary="The calling user (principal: groups, capabilities, admin flag)",
+           tag=TAG, response=PrincipalAnswer)
+def me():
+    """The principal the services receive for this caller."""
+    return require_principal()
+
+
+@operation(bp, "/auth/tokens", "POST", summary="Create an API token for scripts (the secret is shown once)",
+           tag=TAG, body=TokenBody, response=TokenAnswer, status=201)
+def create_token(body: TokenBody):
+    """Use it as ``Authorization: Bearer <token>``."""
+    return call_as_user("auth", "create_api_token", body.name)
+
+
+@operation(bp, "/auth/tokens", "GET", summary="The caller's API tokens (without secrets)", tag=TAG,
+           response={"type": "array", "items": {"type": "object"}})
+def list_tokens():
+    return call_as_user("auth", "list_api_tokens")
+
+
+@operation(bp, "/auth/tokens/<int:token_id>", "DELETE", summary="Revoke an API token", tag=TAG,
+           response={"type": "object"})
+def revoke_token(token_id: int):
+    call_as_user("auth", "revoke_api_token", token_id)
+    return {"revoked": token_id}

@@ -1,0 +1,127 @@
+"""``/api/v1/sample_sets/{id}/results/{config_id}``: the fused result of a set for a configuration, and views of
+it (clone table, QC, V/J usage, follow-up plot, TSV/AIRR exports); saved analyses (clone names and tags); compare.
+"""
+
+from __future__ import annotations
+
+from flask import Response
+
+from gateway import clones as views
+from gateway.api import bp
+from gateway.api.schemas import AnalysisBody, CloneAnnotationBody, ClonesQuery, CloneTable, CompareBody
+from gateway.auth import call_as_user
+from gateway.openapi import operation
+from gateway.plot import follow_up_svg
+from services.common.exceptions import NotFound
+
+TAG = "results"
+RESULT = "/sample_sets/<int:sample_set_id>/results/<int:config_id>"
+
+
+def fused_result(sample_set_id: int, config_id: int) -> dict:
+    """``fuse.get_fused`` for the caller (NotFound when nothing was fused yet)."""
+    fused = call_as_user("fuse", "get_fused", sample_set_id, config_id)
+    if not fused:
+        raise NotFound("no result yet for this set and configuration",
+                       {"sample_set_id": sample_set_id, "config_id": config_id})
+    return fused
+
+
+def saved_analysis(sample_set_id: int) -> dict | None:
+    """The set's latest saved analysis, or ``None``."""
+    return call_as_user("fuse", "get_analysis", sample_set_id)
+
+
+def _attachment(text: str, filename: str, mimetype: str) -> Response:
+    response = Response(text, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@operation(bp, RESULT, "GET", summary="Fused .vidjil result of a set for a configuration", tag=TAG,
+           response={"type": "object", "description": ".vidjil JSON (vidjil_json_version 2016b), enriched"})
+def get_fused(sample_set_id: int, config_id: int):
+    """All samples of the set analysed with the configuration, merged by clone; patients pseudonymised unless the
+    caller has the ``anon`` right."""
+    return fused_result(sample_set_id, config_id)
+
+
+@operation(bp, RESULT + "/clones", "GET", summary="Clone table: top clones with V/D/J, CDR3, reads and share",
+           tag=TAG, query=ClonesQuery, response=CloneTable)
+def get_clones(sample_set_id: int, config_id: int, query: ClonesQuery):
+    """Clones sorted by rank; ``shares[i]`` = reads / segmented reads of sample ``i`` (fraction)."""
+    fused = fused_result(sample_set_id, config_id)
+    return {"sample_set_id": sample_set_id, "config_id": config_id, "samples": views.samples_view(fused),
+            "clones": views.clone_rows(fused, query.top, query.locus, saved_analysis(sample_set_id))}
+
+
+@operation(bp, RESULT + "/qc", "GET", summary="QC per sample: reads, segmented %, loci, main clone, diversity",
+           tag=TAG, response={"type": "array", "items": {"type": "object"}})
+def get_qc(sample_set_id: int, config_id: int):
+    return views.qc_rows(fused_result(sample_set_id, config_id))
+
+
+@operation(bp, RESULT + "/vj/<int:sample_index>", "GET", summary="V/J usage grid per locus for one sample",
+           tag=TAG, response={"type": "object"})
+def get_vj_usage(sample_set_id: int, config_id: int, sample_index: int):
+    fused = fused_result(sample_set_id, config_id)
+    if sample_index >= views.sample_count(fused):
+        raise NotFound("no such sample in this result", {"sample_index": sample_index})
+    return views.vj_usage(fused, sample_index)
+
+
+@operation(bp, RESULT + "/clones.tsv", "GET", summary="Clone table as TSV", tag=TAG, query=ClonesQuery,
+           produces="text/tab-separated-values")
+def export_tsv(sample_set_id: int, config_id: int, query: ClonesQuery):
+    fused = fused_result(sample_set_id, config_id)
+    rows = views.clone_rows(fused, query.top, query.locus, saved_analysis(sample_set_id))
+    return _attachment(views.clone_table_tsv(fused, rows), f"clones-set{sample_set_id}-config{config_id}.tsv",
+                       "text/tab-separated-values")
+
+
+@operation(bp, RESULT + "/clones.airr.tsv", "GET", summary="Clone table as AIRR rearrangements (TSV)", tag=TAG,
+           query=ClonesQuery, produces="text/tab-separated-values")
+def export_airr(sample_set_id: int, config_id: int, query: ClonesQuery):
+    fused = fused_result(sample_set_id, config_id)
+    return _attachment(views.clone_table_airr(fused, query.top),
+                       f"clones-set{sample_set_id}-config{config_id}.airr.tsv", "text/tab-separated-values")
+
+
+@operation(bp, RESULT + "/plot.svg", "GET", summary="Follow-up plot of the top clones (SVG, log scale)", tag=TAG,
+           query=ClonesQuery, produces="image/svg+xml")
+def plot_svg(sample_set_id: int, config_id: int, query: ClonesQuery):
+    fused = fused_result(sample_set_id, config_id)
+    samples = views.samples_view(fused)
+    rows = views.clone_rows(fused, min(query.top, 20), query.locus, saved_analysis(sample_set_id))
+    svg = follow_up_svg(rows, samples, views.time_order(samples))
+    return _attachment(svg, f"followup-set{sample_set_id}-config{config_id}.svg", "image/svg+xml")
+
+
+@operation(bp, "/sample_sets/<int:sample_set_id>/analysis", "GET", tag=TAG,
+           summary="The set's latest saved analysis (clone names, tags, clusters)", response={"type": "object"})
+def get_analysis(sample_set_id: int):
+    return saved_analysis(sample_set_id) or {"clones": [], "clusters": [], "tags": {}, "samples": {}}
+
+
+@operation(bp, "/sample_sets/<int:sample_set_id>/analysis", "PUT", tag=TAG, body=AnalysisBody,
+           summary="Save an analysis of the set (a new version; needs the save right)",
+           response={"type": "object"})
+def save_analysis(sample_set_id: int, body: AnalysisBody):
+    return call_as_user("fuse", "save_analysis", sample_set_id, body.model_dump(mode="json", exclude_none=True))
+
+
+@operation(bp, "/sample_sets/<int:sample_set_id>/clones/<string:clone_id>", "PUT", tag=TAG,
+           body=CloneAnnotationBody, summary="Name or tag one clone (saved in the set's analysis)",
+           response={"type": "object"})
+def annotate_clone(sample_set_id: int, clone_id: str, body: CloneAnnotationBody):
+    """Adds or replaces the clone's entry in the latest analysis and saves it as a new version."""
+    return call_as_user("fuse", "annotate_clone", sample_set_id, clone_id,
+                        body.model_dump(mode="json", exclude_unset=True))
+
+
+@operation(bp, "/compare", "POST", tag=TAG, body=CompareBody, errors=(413,),
+           summary="Fuse analysis results from several sets on demand (compare samples)",
+           response={"type": "object"})
+def compare(body: CompareBody):
+    """Needs the read right on every result's set; answers a fused .vidjil."""
+    return call_as_user("fuse", "compare", body.results)

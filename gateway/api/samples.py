@@ -1,0 +1,189 @@
+"""``/api/v1/.../samples``: create a sample (metadata), upload its sequence file (streamed to S3), download, edit,
+delete.
+
+Upload protocol (browser and scripts alike)::
+
+    POST /api/v1/sample_sets/12/samples {"filename": "d1.fastq", "sampling_date": "2024-01-05"}  -> {"id": 40, ...}
+    PUT  /api/v1/samples/40/file?filename=d1.fastq   (raw body = the file; or header X-Filename)     -> sample
+
+The PUT body is read from the WSGI input stream in parts and sent to the object store as it arrives (multipart
+upload, one 16 MiB part in memory at most): no file is buffered whole, neither in memory nor on disk. Size and
+SHA-256 are computed on the way, then ``samples.complete_upload`` validates the first records of the stored
+object. A body larger than ``max_upload_bytes`` is refused with 413 (at once when Content-Length says so, else
+as soon as the limit is crossed; the partial object is deleted). A PUT may be repeated (retry after a failure).
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.parse
+
+from flask import Response, request, stream_with_context
+
+from gateway.api import bp
+from gateway.api.schemas import CreateSampleBody, DeleteSampleQuery, SampleAnswer, UpdateSampleBody, UploadQuery
+from gateway.auth import call_as_user, context, require_principal
+from gateway.openapi import operation
+from services.common.exceptions import BadRequest, NotFound, RepseqError, TooLarge
+from services.common.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+TAG = "samples"
+
+#: Default upload limit (bytes) when the settings have none: 20 GiB, as the reference server's proxy.
+DEFAULT_MAX_UPLOAD = 20 * 1024**3
+READ_SIZE = 1024 * 1024
+
+
+def max_upload_bytes() -> int:
+    return int(getattr(context().settings, "max_upload_bytes", 0) or DEFAULT_MAX_UPLOAD)
+
+
+def object_store() -> ObjectStore:
+    """The gateway's ObjectStore (created on first use, shared by threads: the minio client is thread-safe)."""
+    ctx = context()
+    store = getattr(ctx, "object_store", None)
+    if store is None:
+        store = ObjectStore(ctx.settings, timeout=120)
+        ctx.object_store = store
+    return store
+
+
+class LimitedBodyReader:
+    """Reads the request body in chunks; raises :class:`TooLarge` once more than ``limit`` bytes came."""
+
+    def __init__(self, stream, limit: int):
+        self.stream = stream
+        self.limit = limit
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = READ_SIZE
+        data = self.stream.read(min(size, READ_SIZE * 16))
+        self.count += len(data)
+        if self.count > self.limit:
+            raise TooLarge(f"the file is larger than the limit of {self.limit} bytes", {"limit": self.limit})
+        return data
+
+
+def _upload_filename(query: UploadQuery) -> str | None:
+    if query.filename:
+        return query.filename
+    header = request.headers.get("X-Filename")
+    return urllib.parse.unquote(header).strip() or None if header else None
+
+
+@operation(bp, "/sample_sets/<int:sample_set_id>/samples", "POST", tag=TAG,
+           summary="Create a sample in a set (metadata); then PUT its file", body=CreateSampleBody,
+           response=SampleAnswer, status=201, errors=(409,))
+def create_sample(sample_set_id: int, body: CreateSampleBody):
+    """Needs the ``upload`` right on the set (and on every set of ``also_in_sets``). Answers the sample with its
+    ``id``; upload the file next with ``PUT /api/v1/samples/{id}/file``."""
+    set_ids = [sample_set_id] + [i for i in body.also_in_sets if i != sample_set_id]
+    sampling_date = body.sampling_date.isoformat() if body.sampling_date else None
+    return call_as_user("samples", "create_sample", set_ids, body.filename, sampling_date, body.info)
+
+
+@operation(bp, "/samples/<int:sample_id>", "GET", summary="One sample (file name, size, state, sets)", tag=TAG,
+           response=SampleAnswer)
+def get_sample(sample_id: int):
+    return call_as_user("samples", "get_sample", sample_id)
+
+
+@operation(bp, "/samples/<int:sample_id>", "PATCH", summary="Edit a sample's metadata", tag=TAG,
+           body=UpdateSampleBody, response=SampleAnswer)
+def update_sample(sample_id: int, body: UpdateSampleBody):
+    return call_as_user("samples", "update_sample", sample_id, body.model_dump(mode="json", exclude_none=True))
+
+
+@operation(bp, "/samples/<int:sample_id>", "DELETE", summary="Delete a sample (or only its sequence file)",
+           tag=TAG, query=DeleteSampleQuery, response={"type": "object"})
+def delete_sample(sample_id: int, query: DeleteSampleQuery):
+    """With ``keep_results=true`` only the raw sequence file is removed; metadata and results stay."""
+    return call_as_user("samples", "delete_sample", sample_id, query.keep_results) or {"deleted": sample_id}
+
+
+def _check_upload_right(sample: dict) -> None:
+    """Ask samples whether the caller may upload into at least one set holding the sample (before any byte is
+    stored)."""
+    set_ids = sample.get("sample_set_ids") or []
+    last_error: RepseqError | None = None
+    for set_id in set_ids:
+        try:
+            call_as_user("samples", "authorize", "upload", set_id)
+            return
+        except RepseqError as error:
+            last_error = error
+    if last_error is not None:
+        raise last_error
+
+
+@operation(bp, "/samples/<int:sample_id>/file", "PUT", tag=TAG, query=UploadQuery,
+           summary="Upload (or re-upload) the sequence file of a sample: raw body, streamed to storage",
+           raw_body="the FASTQ/FASTA file (optionally gzipped), as raw bytes", response=SampleAnswer,
+           errors=(409, 413))
+def upload_sample_file(sample_id: int, query: UploadQuery):
+    """Streams the body to the object store (constant memory), then ``samples.complete_upload`` checks the first
+    records. 413 if the body exceeds the configured limit; 400 if the content is not FASTA/FASTQ."""
+    require_principal()
+    limit = max_upload_bytes()
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"the file ({request.content_length} bytes) is larger than the limit of {limit} bytes",
+                       {"limit": limit, "size": request.content_length})
+    sample = call_as_user("samples", "get_sample", sample_id)
+    _check_upload_right(sample)
+    key = sample.get("upload_key") or sample.get("object_key")
+    if not key:
+        raise BadRequest("this sample has no storage key", {"sample_id": sample_id})
+    store = object_store()
+    bucket = store.buckets["sequences"]
+    reader = LimitedBodyReader(request.stream, limit)
+    try:
+        stored = store.put_stream(bucket, key, reader, length=-1,
+                                  metadata={"filename": urllib.parse.quote(_upload_filename(query) or "")})
+    except TooLarge:
+        _delete_quietly(store, bucket, key)
+        raise
+    if stored.size == 0:
+        _delete_quietly(store, bucket, key)
+        raise BadRequest("the uploaded file is empty", {"sample_id": sample_id})
+    log.info("sample %s: stored %s bytes at %s/%s", sample_id, stored.size, bucket, key)
+    return call_as_user("samples", "complete_upload", sample_id, key, stored.size, stored.sha256)
+
+
+def _delete_quietly(store: ObjectStore, bucket: str, key: str) -> None:
+    try:
+        store.delete(bucket, key)
+    except Exception:  # the object may not exist (nothing was stored); the refusal is what matters
+        log.warning("could not delete partial upload %s/%s", bucket, key, exc_info=True)
+
+
+@operation(bp, "/samples/<int:sample_id>/file", "GET", tag=TAG, produces="application/octet-stream",
+           summary="Download the sequence file of a sample (streamed)")
+def download_sample_file(sample_id: int):
+    """Needs the ``read`` right on a set holding the sample."""
+    sample = call_as_user("samples", "get_sample", sample_id)
+    key = sample.get("object_key")
+    if not key or not sample.get("size"):
+        raise NotFound("this sample has no sequence file (not uploaded yet, or deleted)", {"sample_id": sample_id})
+    return stream_object(object_store().buckets["sequences"], key, sample.get("filename") or f"sample-{sample_id}")
+
+
+def stream_object(bucket: str, key: str, download_name: str, mimetype: str = "application/octet-stream"):
+    """A streamed response of ``bucket/key`` (1 MiB chunks) with a download file name."""
+    store = object_store()
+    info = store.stat(bucket, key)
+    reader = store.get_stream(bucket, key)
+
+    def chunks():
+        try:
+            yield from reader
+        finally:
+            reader.close()
+
+    quoted = urllib.parse.quote(download_name)
+    response = Response(stream_with_context(chunks()), mimetype=mimetype)
+    response.headers["Content-Length"] = str(info.size)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quoted}"
+    return response

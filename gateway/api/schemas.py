@@ -1,0 +1,269 @@
+"""Request and response models of the REST API (pydantic). They validate what comes in and document what goes
+out (``gateway.openapi`` turns them into the OpenAPI document). Services validate again: these models only make
+bad requests fail early with a 422 that names the field.
+
+Response models allow extra keys: services may add fields without breaking clients.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SET_KINDS = ("patient", "run", "generic")
+SetKind = Literal["patient", "run", "generic"]
+
+#: Largest database id accepted in bodies (ids are BIGINT in services; larger values are simply not found).
+MAX_ID = 2**63 - 1
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+Id = Field(ge=1, le=MAX_ID)
+
+
+# -- auth -------------------------------------------------------------------------------------------------------
+class InitAdminBody(Request):
+    email: str = Field(min_length=3, max_length=254, description="login of the first administrator")
+    password: str = Field(min_length=8, max_length=1024)
+
+
+class LoginBody(Request):
+    email: str = Field(min_length=1, max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class TokenBody(Request):
+    name: str = Field(min_length=1, max_length=100, description="what the token is for, e.g. 'lab scripts'")
+
+
+class UserAnswer(Answer):
+    id: int
+    email: str
+
+
+class LoginAnswer(Answer):
+    user: dict[str, Any]
+    csrf_token: str = Field(description="send it as X-CSRF-Token on unsafe requests with the session cookie")
+
+
+class TokenAnswer(Answer):
+    token: str | None = Field(None, description="the secret, shown once")
+
+
+class PrincipalAnswer(Answer):
+    user_id: int
+    email: str
+    is_admin: bool
+    groups: list[Any] = []
+
+
+class CreateUserBody(Request):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=8, max_length=1024)
+    first_name: str = Field("", max_length=100)
+    last_name: str = Field("", max_length=100)
+    is_admin: bool = False
+
+
+class GroupBody(Request):
+    name: str = Field(min_length=1, max_length=100)
+    info: str = Field("", max_length=1000)
+    parent_id: int | None = Field(None, ge=1, le=MAX_ID)
+
+
+class MembershipBody(Request):
+    user_id: int = Id
+
+
+class CapabilitiesBody(Request):
+    capabilities: list[Literal["read", "create", "upload", "run", "save", "admin", "anon"]] = Field(max_length=7)
+
+
+# -- sample sets ----------------------------------------------------------------------------------------------------
+class SampleSetFields(Request):
+    """Fields of a set; which are required depends on ``kind`` (patient: last_name; run/generic: name)."""
+
+    name: str | None = Field(None, max_length=255)
+    first_name: str | None = Field(None, max_length=255)
+    last_name: str | None = Field(None, max_length=255)
+    birth: date | None = None
+    id_label: str | None = Field(None, max_length=255)
+    run_date: date | None = None
+    sequencer: str | None = Field(None, max_length=255)
+    pcr: str | None = Field(None, max_length=255)
+    info: str | None = Field(None, max_length=10000, description="free text; #words are tags")
+
+
+class CreateSampleSetBody(Request):
+    kind: SetKind
+    fields: SampleSetFields
+    group_id: int | None = Field(None, ge=1, le=MAX_ID, description="owning group (default: the service's choice)")
+
+
+class UpdateSampleSetBody(Request):
+    fields: SampleSetFields
+
+
+class ListSampleSetsQuery(Request):
+    kind: SetKind | None = Field(None, description="patient, run or generic")
+    q: str | None = Field(None, max_length=200, description="search: words match name/info, #words are tags")
+    page: int = Field(1, ge=1, le=100000)
+    per_page: int = Field(50, ge=1, le=500)
+
+
+class ShareBody(Request):
+    group_id: int = Id
+
+
+class SampleSetAnswer(Answer):
+    id: int
+    kind: str
+
+
+class SampleSetPage(Answer):
+    items: list[dict[str, Any]]
+    page: int | None = None
+    per_page: int | None = None
+    total: int | None = None
+
+
+# -- samples ------------------------------------------------------------------------------------------------------
+class CreateSampleBody(Request):
+    filename: str = Field(min_length=1, max_length=400, description="original file name (.fastq, .fa, .gz...)")
+    sampling_date: date | None = None
+    info: str = Field("", max_length=10000)
+    also_in_sets: list[int] = Field(default_factory=list, max_length=100,
+                                    description="other sets that hold this sample (a run, a generic set)")
+
+
+class UpdateSampleBody(Request):
+    sampling_date: date | None = None
+    info: str | None = Field(None, max_length=10000)
+    filename: str | None = Field(None, min_length=1, max_length=400)
+
+
+class UploadQuery(Request):
+    filename: str | None = Field(None, min_length=1, max_length=400,
+                                 description="original file name (or the X-Filename header)")
+
+
+class DeleteSampleQuery(Request):
+    keep_results: bool = Field(False, description="only delete the sequence file, keep metadata and results")
+
+
+class SampleAnswer(Answer):
+    id: int
+
+
+# -- jobs -----------------------------------------------------------------------------------------------------------
+class LaunchBody(Request):
+    sample_id: int = Id
+    sample_set_id: int = Id
+    config_id: int = Id
+
+
+class LaunchSetBody(Request):
+    config_id: int = Id
+    sample_ids: list[int] | None = Field(None, max_length=1000,
+                                         description="default: every sample of the set not yet analysed or failed")
+
+
+class JobsQuery(Request):
+    sample_set_id: int | None = Field(None, ge=1, le=MAX_ID)
+    state: Literal["QUEUED", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"] | None = None
+
+
+class JobAnswer(Answer):
+    id: int
+    state: str
+
+
+class ConfigBody(Request):
+    name: str = Field(min_length=1, max_length=255)
+    program: str = Field("vdj", max_length=50)
+    command: str = Field("", max_length=2000, description="options of the analysis program")
+    fuse_command: str = Field("", max_length=2000)
+    info: str = Field("", max_length=2000)
+    classification: str | None = Field(None, max_length=255)
+
+
+class ConfigAnswer(Answer):
+    id: int
+    name: str
+
+
+# -- results --------------------------------------------------------------------------------------------------------
+class ClonesQuery(Request):
+    top: int = Field(50, ge=1, le=10000, description="how many clones (best rank over samples first)")
+    locus: str | None = Field(None, max_length=20)
+
+
+class CloneRow(Answer):
+    id: str
+    rank: int
+    name: str | None
+    locus: str | None
+    v: str | None
+    d: str | None
+    j: str | None
+    cdr3_aa: str | None
+    junction_aa: str | None
+    productive: bool | None
+    reads: list[int]
+    shares: list[float | None]
+
+
+class CloneTable(Answer):
+    sample_set_id: int
+    config_id: int
+    samples: list[dict[str, Any]]
+    clones: list[CloneRow]
+
+
+class AnalysisBody(Request):
+    """A saved analysis (the web application's annotations: clone names, tags, clusters)."""
+
+    clones: list[dict[str, Any]] = Field(default_factory=list, max_length=100000)
+    clusters: list[list[str]] = Field(default_factory=list, max_length=100000)
+    tags: dict[str, Any] = Field(default_factory=dict)
+    samples: dict[str, Any] = Field(default_factory=dict)
+    info: str | None = Field(None, max_length=10000)
+
+
+class CloneAnnotationBody(Request):
+    name: str | None = Field(None, max_length=255, description="clone name shown instead of the designation")
+    tag: int | None = Field(None, ge=0, le=7, description="colour tag 0..7")
+
+
+class CompareBody(Request):
+    results: list[int] = Field(min_length=1, max_length=100, description="ids of analysis results (jobs)")
+
+
+# -- admin ----------------------------------------------------------------------------------------------------------
+class NewsBody(Request):
+    title: str = Field(min_length=1, max_length=255)
+    message: str = Field("", max_length=10000)
+    priority: Literal["info", "warning", "urgent"] = "info"
+    expires: date | None = None
+
+
+class SettingBody(Request):
+    value: Any = None
+
+
+class AuditQuery(Request):
+    table: str | None = Field(None, max_length=50)
+    record_id: int | None = Field(None, ge=1, le=MAX_ID)
+    user_id: int | None = Field(None, ge=1, le=MAX_ID)
+    q: str | None = Field(None, max_length=200)
+    page: int = Field(1, ge=1, le=100000)
+    per_page: int = Field(100, ge=1, le=1000)

@@ -1,0 +1,313 @@
+/* RepSeq Server browser code: uploads (progress, cancel, retry), launching, live job status, clone names,
+   plot export. Vanilla JavaScript, no dependency; writes go through the REST API with the CSRF token. */
+"use strict";
+
+(function () {
+  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+
+  async function api(method, path, body) {
+    const options = { method, headers: { "X-CSRF-Token": csrf(), Accept: "application/json" }, credentials: "same-origin" };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    const response = await fetch(path, options);
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    if (!response.ok) {
+      const message = (data && data.error && data.error.message) || response.statusText;
+      const error = new Error(message);
+      error.status = response.status;
+      throw error;
+    }
+    return data;
+  }
+
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => {
+      if (k === "text") node.textContent = v; else if (k === "class") node.className = v; else node.setAttribute(k, v);
+    });
+    (children || []).forEach((c) => node.appendChild(typeof c === "string" ? document.createTextNode(c) : c));
+    return node;
+  }
+
+  function stateBadge(state) {
+    const label = state || "not analysed";
+    return el("span", { class: "state state-" + (state ? state.toLowerCase() : "none"), text: label });
+  }
+
+  function humanSize(bytes) {
+    if (!bytes) return "";
+    const units = ["B", "KB", "MB", "GB", "TB"];
+    let i = 0, value = bytes;
+    while (value >= 1000 && i < units.length - 1) { value /= 1000; i++; }
+    return (i ? value.toFixed(1) : value) + " " + units[i];
+  }
+
+  // Auto-submitting selects (configuration, top N, sample) and navigating selects.
+  document.addEventListener("change", (event) => {
+    const target = event.target;
+    if (target.matches("select[data-autosubmit]")) target.form.submit();
+    if (target.matches("select[data-navigate]")) window.location = target.form.dataset.base + target.value;
+  });
+
+  function initSizes() {
+    document.querySelectorAll("td[data-bytes]").forEach((td) => { td.textContent = humanSize(Number(td.dataset.bytes)); });
+  }
+
+  // ---- set page -------------------------------------------------------------------------------------------------
+  function initSetPage(root) {
+    const setId = Number(root.dataset.setId);
+    const configId = root.dataset.configId ? Number(root.dataset.configId) : null;
+    const table = document.getElementById("samples-table").tBodies[0];
+    let pollTimer = null;
+
+    function rowFor(sampleId) { return table.querySelector('tr[data-sample-id="' + sampleId + '"]'); }
+
+    function setStatus(sampleId, job) {
+      const row = rowFor(sampleId);
+      if (!row) return;
+      const cell = row.querySelector(".status");
+      cell.replaceChildren(stateBadge(job ? job.state : null));
+      if (job && job.state === "FAILED" && job.error) cell.appendChild(el("div", { class: "msg", text: job.error }));
+    }
+
+    async function poll() {
+      if (!configId) return;
+      let active = false;
+      try {
+        const jobs = await api("GET", "/api/v1/jobs?sample_set_id=" + setId);
+        const latest = {};
+        jobs.filter((j) => j.config_id === configId).forEach((j) => {
+          if (!latest[j.sample_id] || j.id > latest[j.sample_id].id) latest[j.sample_id] = j;
+        });
+        Object.values(latest).forEach((job) => {
+          setStatus(job.sample_id, job);
+          if (job.state === "QUEUED" || job.state === "RUNNING") active = true;
+        });
+      } catch (error) {
+        if (error.status === 401) { window.location = "/login?next=" + encodeURIComponent(location.pathname + location.search); return; }
+      }
+      clearTimeout(pollTimer);
+      pollTimer = setTimeout(poll, active ? 2000 : 10000);
+    }
+
+    async function launch(sampleId, button) {
+      if (button) button.disabled = true;
+      try {
+        const job = await api("POST", "/api/v1/jobs", { sample_id: sampleId, sample_set_id: setId, config_id: configId });
+        setStatus(sampleId, job);
+      } catch (error) {
+        const row = rowFor(sampleId);
+        if (row) row.querySelector(".status").replaceChildren(el("span", { class: "error", text: error.message }));
+      } finally {
+        if (button) button.disabled = false;
+      }
+      poll();
+    }
+
+    table.addEventListener("click", (event) => {
+      const button = event.target.closest("button.launch");
+      if (button) launch(Number(button.dataset.sampleId), button);
+    });
+
+    document.getElementById("launch-all").addEventListener("click", async (event) => {
+      const button = event.target;
+      button.disabled = true;
+      try {
+        const result = await api("POST", "/api/v1/sample_sets/" + setId + "/jobs", { config_id: configId });
+        result.jobs.forEach((job) => setStatus(job.sample_id, job));
+        result.errors.forEach((e) => {
+          const row = rowFor(e.sample_id);
+          if (row) row.querySelector(".status").replaceChildren(el("span", { class: "error", text: e.message }));
+        });
+      } catch (error) {
+        alert(error.message);
+      } finally {
+        button.disabled = false;
+      }
+      poll();
+    });
+
+    function addSampleRow(sample) {
+      const empty = table.querySelector(".empty-row");
+      if (empty) empty.remove();
+      let row = rowFor(sample.id);
+      const actions = el("td", { class: "actions" });
+      if (sample.size) {
+        const button = el("button", { type: "button", class: "launch", "data-sample-id": sample.id, text: "Launch" });
+        if (!configId) button.disabled = true;
+        actions.appendChild(button);
+        actions.appendChild(el("a", { href: "/api/v1/samples/" + sample.id + "/file", text: "Download" }));
+      }
+      const cells = [
+        el("td", { text: sample.filename || "" }), el("td", { text: sample.sampling_date || "" }),
+        el("td", { text: sample.info || "" }), el("td", { class: "num", text: humanSize(sample.size) }),
+        el("td", { class: "status", "aria-live": "polite" }, [sample.size ? stateBadge(null) : el("span", { class: "state state-none", text: "no file" })]),
+        actions,
+      ];
+      if (!row) { row = el("tr", { "data-sample-id": sample.id }); table.appendChild(row); }
+      row.replaceChildren(...cells);
+    }
+
+    // Uploads: at most two at a time; each file = create the sample (JSON) then PUT the raw file (progress via XHR).
+    const list = document.getElementById("uploads");
+    const queue = [];
+    let running = 0;
+    const MAX_PARALLEL = 2;
+
+    function pump() {
+      while (running < MAX_PARALLEL && queue.length) {
+        const item = queue.shift();
+        running++;
+        item.start().finally(() => { running--; pump(); });
+      }
+    }
+
+    function Upload(file, samplingDate, info) {
+      const li = el("li", { class: "upload" });
+      const name = el("span", { class: "file", text: file.name, title: file.name });
+      const bar = el("progress", { max: "100", value: "0", "aria-label": "Upload of " + file.name });
+      const msg = el("span", { class: "msg", text: "waiting" });
+      const cancel = el("button", { type: "button", class: "cancel", text: "Cancel" });
+      const retry = el("button", { type: "button", class: "retry", text: "Retry", hidden: "" });
+      const buttons = el("span", {}, [cancel, retry]);
+      li.append(name, bar, msg, buttons);
+      list.appendChild(li);
+      const item = { sample: null, xhr: null, cancelled: false };
+
+      function fail(text) {
+        li.className = "upload failed";
+        msg.textContent = text;
+        cancel.hidden = true;
+        retry.hidden = false;
+        retry.focus();
+      }
+
+      item.start = async function () {
+        item.cancelled = false;
+        li.className = "upload running";
+        retry.hidden = true;
+        cancel.hidden = false;
+        msg.textContent = "starting";
+        try {
+          if (!item.sample) {
+            const body = { filename: file.name, info: info || "" };
+            if (samplingDate) body.sampling_date = samplingDate;
+            item.sample = await api("POST", "/api/v1/sample_sets/" + setId + "/samples", body);
+            addSampleRow(item.sample);
+          }
+        } catch (error) {
+          fail(error.message);
+          return;
+        }
+        if (item.cancelled) { fail("cancelled"); return; }
+        await new Promise((resolve) => {
+          const xhr = new XMLHttpRequest();
+          item.xhr = xhr;
+          xhr.open("PUT", "/api/v1/samples/" + item.sample.id + "/file?filename=" + encodeURIComponent(file.name));
+          xhr.setRequestHeader("X-CSRF-Token", csrf());
+          xhr.setRequestHeader("Content-Type", "application/octet-stream");
+          xhr.upload.onprogress = (event) => {
+            if (event.lengthComputable) {
+              const pct = Math.round((100 * event.loaded) / event.total);
+              bar.value = pct;
+              msg.textContent = pct + "% of " + humanSize(event.total);
+            }
+          };
+          xhr.onload = () => {
+            let data = null;
+            try { data = JSON.parse(xhr.responseText); } catch (e) { data = null; }
+            if (xhr.status >= 200 && xhr.status < 300) {
+              li.className = "upload done";
+              bar.value = 100;
+              msg.textContent = "uploaded";
+              cancel.hidden = true;
+              addSampleRow(data || item.sample);
+            } else {
+              fail((data && data.error && data.error.message) || ("error " + xhr.status));
+            }
+            resolve();
+          };
+          xhr.onerror = () => { fail("network error"); resolve(); };
+          xhr.onabort = () => { fail("cancelled"); resolve(); };
+          xhr.send(file);
+        });
+      };
+
+      cancel.addEventListener("click", () => {
+        item.cancelled = true;
+        if (item.xhr) item.xhr.abort();
+        const index = queue.indexOf(item);
+        if (index >= 0) { queue.splice(index, 1); fail("cancelled"); }
+      });
+      retry.addEventListener("click", () => { queue.push(item); msg.textContent = "waiting"; li.className = "upload"; pump(); });
+      return item;
+    }
+
+    document.getElementById("upload-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const input = document.getElementById("files");
+      const date = document.getElementById("sampling_date").value;
+      const info = document.getElementById("sample_info").value;
+      Array.from(input.files).forEach((file) => queue.push(Upload(file, date, info)));
+      input.value = "";
+      pump();
+    });
+
+    poll();
+  }
+
+  // ---- results page ---------------------------------------------------------------------------------------------
+  function initResultsPage(root) {
+    const setId = Number(root.dataset.setId);
+    document.querySelectorAll("form.rename").forEach((form) => {
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const cloneId = form.dataset.cloneId;
+        const input = form.querySelector("input");
+        const button = form.querySelector("button");
+        button.disabled = true;
+        try {
+          await api("PUT", "/api/v1/sample_sets/" + setId + "/clones/" + encodeURIComponent(cloneId), { name: input.value.trim() });
+          const row = form.closest("tr");
+          row.classList.add("saved");
+          button.textContent = "Saved";
+          setTimeout(() => { button.textContent = "Save"; row.classList.remove("saved"); }, 2000);
+        } catch (error) {
+          alert("Could not save the name: " + error.message);
+        } finally {
+          button.disabled = false;
+        }
+      });
+    });
+    const png = document.getElementById("export-png");
+    if (png) png.addEventListener("click", () => {
+      const svg = document.querySelector(".plot svg");
+      const data = new XMLSerializer().serializeToString(svg);
+      const image = new Image();
+      image.onload = () => {
+        const canvas = document.createElement("canvas");
+        canvas.width = svg.viewBox.baseVal.width * 2;
+        canvas.height = svg.viewBox.baseVal.height * 2;
+        const context = canvas.getContext("2d");
+        context.scale(2, 2);
+        context.drawImage(image, 0, 0);
+        const link = document.createElement("a");
+        link.download = "followup-set" + setId + ".png";
+        link.href = canvas.toDataURL("image/png");
+        link.click();
+      };
+      image.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(data);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    initSizes();
+    const set = document.getElementById("set");
+    if (set) initSetPage(set);
+    const results = document.getElementById("results");
+    if (results) initResultsPage(results);
+  });
+})();
