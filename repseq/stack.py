@@ -138,6 +138,12 @@ class Stack:
         data_dir.mkdir(parents=True, exist_ok=True)
         from repseq.localsetup import write_s3_config
 
+        ports = {name: default + offset for name, default in WEED_DEFAULT_PORTS.items()}
+        busy = [f"{name} {number}" for name, http_port in ports.items()
+                for number in (http_port, http_port + 10000) if port_open(host, number)]
+        if busy:
+            raise StackError(f"cannot start weed for S3 port {port}: ports in use: {', '.join(busy)} "
+                             f"(weed uses the S3, master, filer and volume ports and each +10000 for grpc)")
         identities = write_s3_config(self.settings.var_dir / "s3.json", self.settings.s3_access_key,
                                      self.settings.s3_secret_key)
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -145,9 +151,8 @@ class Stack:
                 f"-ip={host}", f"-ip.bind={host}",
                 "-master.telemetry=false", "-webdav=false", "-admin.ui=false", "-s3.port.iceberg=0",
                 "-s3.port.lance=0", f"-s3.config={identities}", f"-s3.port={port}",
-                f"-master.port={WEED_DEFAULT_PORTS['master'] + offset}",
-                f"-filer.port={WEED_DEFAULT_PORTS['filer'] + offset}",
-                f"-volume.port={WEED_DEFAULT_PORTS['volume'] + offset}"]
+                f"-master.port={ports['master']}", f"-filer.port={ports['filer']}",
+                f"-volume.port={ports['volume']}"]
         self._spawn("weed", argv)
         self._wait_for("S3 server (weed)", "weed", self._s3_ready, timeout)
         return True
