@@ -68,6 +68,39 @@ FOUNDATION_PING = declare(
 )
 
 
+USER_CREATED = declare(
+    "user.created", source="auth", version=1,
+    description="An account was created (by an administrator, `repseq admin`, self-registration or a first "
+                "LDAP login).",
+    fields={"user_id": "integer: id of the new user",
+            "personal_group_id": "integer: id of the user's personal group",
+            "source": "string: 'local' or 'ldap'",
+            "created_by": "integer or null: user id of the administrator who created it (null: first admin, "
+                          "self-registration, LDAP)"},
+)
+
+GROUP_MEMBERSHIP_CHANGED = declare(
+    "group.membership_changed", source="auth", version=1,
+    description="A user was added to or removed from a group.",
+    fields={"group_id": "integer: the group",
+            "user_id": "integer: the member added or removed",
+            "change": "string: 'added' or 'removed'",
+            "changed_by": "integer or null: user id of who made the change (null: LDAP group mapping)",
+            "impersonator": "integer or null: administrator acting as changed_by"},
+)
+
+PERMISSION_CHANGED = declare(
+    "permission.changed", source="auth", version=1,
+    description="The capabilities of a group changed (including a new group's first capabilities).",
+    fields={"group_id": "integer: the group",
+            "capabilities": "array of strings: the group's capabilities now",
+            "added": "array of strings: capabilities granted by this change",
+            "removed": "array of strings: capabilities withdrawn by this change",
+            "changed_by": "integer or null: user id of who made the change",
+            "impersonator": "integer or null: administrator acting as changed_by"},
+)
+
+
 @dataclass(frozen=True)
 class Envelope:
     """A parsed event payload."""
