@@ -72,14 +72,18 @@ class Stack:
     """Start/stop the local processes of RepSeq for ``settings`` (see module docstring)."""
 
     def __init__(self, settings: Settings, services: tuple[str, ...] = SERVICE_NAMES, gateway: bool = True,
-                 extra_env: dict[str, str] | None = None):
+                 extra_env: dict[str, str] | None = None, workers: int | None = None):
         self.settings = settings
         self.services = services
+        # job workers (services.jobs.worker): REPSEQ_WORKERS of them, only with the jobs service
+        count = settings.workers if workers is None else workers
+        self.workers = tuple(f"worker-{n}" for n in range(1, count + 1)) if "jobs" in services else ()
         self.with_gateway = gateway
         self.run_dir = settings.var_dir / "run"
         self.log_dir = settings.var_dir / "log"
         self.env = {**os.environ, **settings.to_env(), **(extra_env or {}), "PYTHONUNBUFFERED": "1"}
         self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+        self._children: dict[str, subprocess.Popen] = {}
 
     # -- pid files -----------------------------------------------------------------------------------------------
     def pid_file(self, name: str) -> Path:
@@ -115,7 +119,16 @@ class Stack:
             process = subprocess.Popen(argv, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, cwd=REPO_ROOT, start_new_session=True)
         self.pid_file(name).write_text(f"{process.pid}\n")
+        self._children[name] = process
         return process.pid
+
+    def exited(self, name: str) -> bool:
+        """True if ``name`` is not running. For a process started by this object, asks the process itself
+        (just after exec, /proc may still show the parent's command line)."""
+        child = self._children.get(name)
+        if child is not None:
+            return child.poll() is not None
+        return self.running_pid(name) is None
 
     def log_tail(self, name: str, lines: int = 15) -> str:
         try:
@@ -182,6 +195,16 @@ class Stack:
             started.append(name)
         return started
 
+    def start_workers(self) -> list[str]:
+        """Start each job worker process (``python -m services.jobs.worker``) not already running."""
+        started = []
+        for name in self.workers:
+            if self.running_pid(name):
+                continue
+            self._spawn(name, [sys.executable, "-m", "services.jobs.worker"])
+            started.append(name)
+        return started
+
     def start_gateway(self) -> bool:
         """Start the gateway (gunicorn, 1 process, gthread) unless running; return True if started here."""
         if self.running_pid("gateway"):
@@ -215,7 +238,7 @@ class Stack:
         status, body = 0, {}
         while time.monotonic() < deadline:
             for name in (*self.services, "gateway") if self.with_gateway else self.services:
-                if not self.running_pid(name):
+                if self.exited(name):
                     raise StackError(f"{name} exited; last lines of {self.log_file(name)}:\n{self.log_tail(name)}")
             status, body = self.health()
             if status == 200:
@@ -229,7 +252,7 @@ class Stack:
         while time.monotonic() < deadline:
             if ready():
                 return
-            if not self.running_pid(name):
+            if self.exited(name):
                 fatal = [line for path in sorted(self.log_dir.glob("weed.*FATAL*"))
                          for line in path.read_text(errors="replace").splitlines() if line.startswith("F")]
                 raise StackError(f"{what} exited: {fatal[-1] if fatal else ''}; last lines of "
@@ -246,20 +269,21 @@ class Stack:
             return ""
         self.migrate()
         self.start_services()
+        self.start_workers()
         if self.with_gateway:
             self.start_gateway()
             self.wait_healthy(timeout)
         return self.settings.gateway_url
 
     def status(self) -> list[ProcessInfo]:
-        names = ["weed", *self.services, "gateway"]
+        names = ["weed", *self.services, *self.workers, "gateway"]
         return [ProcessInfo(name, self.running_pid(name), self.running_pid(name) is not None, self.log_file(name))
                 for name in names if self.pid_file(name).exists()]
 
     def down(self, timeout: float = 15.0, include_object_store: bool = True) -> list[str]:
         """SIGTERM every process this stack recorded, wait up to ``timeout`` s, then SIGKILL; remove pid files.
         Returns the names stopped."""
-        names = ["gateway", *self.services] + (["weed"] if include_object_store else [])
+        names = ["gateway", *self.workers, *self.services] + (["weed"] if include_object_store else [])
         pids = {}
         for name in names:
             pid = self.running_pid(name)
