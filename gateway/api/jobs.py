@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response
-
 from gateway.api import bp
-from gateway.api.schemas import ConfigAnswer, ConfigBody, JobAnswer, JobsQuery, LaunchBody, LaunchSetBody
+from gateway.api.samples import stream_object
+from gateway.api.schemas import ConfigAnswer, ConfigBody, DesignateBody, JobAnswer, JobsQuery, LaunchBody, \
+    LaunchSetBody, PreProcessBody, ResultsQuery
 from gateway.auth import call_as_user
 from gateway.openapi import operation
-from services.common.exceptions import RepseqError
 
 TAG_CONFIGS = "configs"
 TAG_JOBS = "jobs"
@@ -29,13 +28,13 @@ def get_config(config_id: int):
 @operation(bp, "/configs", "POST", summary="Create an analysis configuration (administrators)", tag=TAG_CONFIGS,
            body=ConfigBody, response=ConfigAnswer, status=201, errors=(409,))
 def create_config(body: ConfigBody):
-    return call_as_user("jobs", "create_config", body.model_dump(mode="json"))
+    return call_as_user("jobs", "create_config", body.model_dump(mode="json", exclude_none=True))
 
 
 @operation(bp, "/configs/<int:config_id>", "PUT", summary="Edit an analysis configuration", tag=TAG_CONFIGS,
            body=ConfigBody, response=ConfigAnswer, errors=(409,))
 def update_config(config_id: int, body: ConfigBody):
-    return call_as_user("jobs", "update_config", config_id, body.model_dump(mode="json"))
+    return call_as_user("jobs", "update_config", config_id, body.model_dump(mode="json", exclude_none=True))
 
 
 @operation(bp, "/configs/<int:config_id>", "DELETE", summary="Delete an unused analysis configuration",
@@ -54,31 +53,22 @@ def launch(body: LaunchBody):
 
 @operation(bp, "/sample_sets/<int:sample_set_id>/jobs", "POST", tag=TAG_JOBS,
            summary="Launch the analysis of several samples of a set", body=LaunchSetBody,
-           response={"type": "object", "properties": {"jobs": {"type": "array"}, "errors": {"type": "array"}}},
+           response={"type": "object", "properties": {"launched": {"type": "array"}, "skipped": {"type": "array"}}},
            status=201)
 def launch_set(sample_set_id: int, body: LaunchSetBody):
-    """Without ``sample_ids``: every sample of the set that has a file and no queued, running or completed job
-    with this configuration. Each launch is independent: refusals are listed in ``errors``."""
-    sample_ids = body.sample_ids
-    if sample_ids is None:
-        sample_set = call_as_user("samples", "get_sample_set", sample_set_id)
-        done = {(j.get("sample_id")) for j in call_as_user("jobs", "list_jobs", sample_set_id)
-                if j.get("config_id") == body.config_id and j.get("state") in ("QUEUED", "RUNNING", "COMPLETED")}
-        sample_ids = [s["id"] for s in sample_set.get("samples", [])
-                      if s["id"] not in done and (s.get("size") or s.get("uploaded"))]
-    jobs, errors = [], []
-    for sample_id in sample_ids:
-        try:
-            jobs.append(call_as_user("jobs", "launch", sample_id, sample_set_id, body.config_id))
-        except RepseqError as error:
-            errors.append({"sample_id": sample_id, **error.to_dict()})
-    return {"jobs": jobs, "errors": errors}
+    """Without ``sample_ids``: the samples of the set not yet analysed with this configuration or whose last job
+    failed. Samples with an active identical job or no stored file are skipped (listed with the reason)."""
+    return call_as_user("jobs", "launch_set", sample_set_id, body.config_id, body.sample_ids)
 
 
 @operation(bp, "/jobs", "GET", summary="Jobs of a set (or the caller's recent jobs)", tag=TAG_JOBS,
            query=JobsQuery, response=list[JobAnswer])
 def list_jobs(query: JobsQuery):
-    jobs = call_as_user("jobs", "list_jobs", query.sample_set_id)
+    """With ``sample_set_id``: the jobs launched from that set (newest first). Without: the active jobs of the
+    whole server (administrators)."""
+    if query.sample_set_id is None:
+        return call_as_user("jobs", "list_all_jobs", [query.state] if query.state else None)
+    jobs = call_as_user("jobs", "list_jobs", query.sample_set_id, query.sample_id)
     if query.state:
         jobs = [j for j in jobs if j.get("state") == query.state]
     return jobs
@@ -93,11 +83,55 @@ def get_job(job_id: int):
 @operation(bp, "/jobs/<int:job_id>/cancel", "POST", summary="Cancel a queued or running job", tag=TAG_JOBS,
            response=JobAnswer, errors=(409,))
 def cancel_job(job_id: int):
-    return call_as_user("jobs", "cancel", job_id)
+    """Needs the ``run`` right on the job's set; a running job stops within one worker heartbeat."""
+    return call_as_user("jobs", "cancel_job", job_id)
 
 
-@operation(bp, "/jobs/<int:job_id>/log", "GET", summary="The analysis program's log of a job", tag=TAG_JOBS,
-           produces="text/plain")
-def job_log(job_id: int):
-    text = call_as_user("jobs", "get_job_log", job_id)
-    return Response(text or "", mimetype="text/plain")
+@operation(bp, "/sample_sets/<int:sample_set_id>/analysis_results", "GET", tag=TAG_JOBS,
+           summary="Stored analysis results of a set's samples (latest first)", query=ResultsQuery,
+           response={"type": "array", "items": {"type": "object"}})
+def list_results(sample_set_id: int, query: ResultsQuery):
+    return call_as_user("jobs", "list_results", sample_set_id, query.sample_id, query.config_id)
+
+
+@operation(bp, "/analysis_results/<int:result_id>/<any(vidjil, airr, log, extra):what>", "GET", tag=TAG_JOBS,
+           summary="Download one file of an analysis result: .vidjil, AIRR TSV, log, or extracted reads",
+           produces="application/octet-stream")
+def download_result(result_id: int, what: str):
+    where = call_as_user("jobs", "result_download", result_id, what)
+    mimetype = {"vidjil": "application/json", "airr": "text/tab-separated-values", "log": "text/plain"}.get(
+        what, "application/octet-stream")
+    return stream_object(where["bucket"], where["key"], where.get("filename") or f"result-{result_id}.{what}",
+                         mimetype)
+
+
+@operation(bp, "/analysis_results/<int:result_id>", "DELETE", tag=TAG_JOBS, response={"type": "object"},
+           summary="Delete an analysis result (the set's fused result is rebuilt)")
+def delete_result(result_id: int):
+    call_as_user("jobs", "delete_result", result_id)
+    return {"deleted": result_id}
+
+
+@operation(bp, "/designate", "POST", tag=TAG_JOBS, body=DesignateBody, errors=(413,),
+           summary="Designate up to 10 pasted sequences (V/D/J, junction, CDR3) at once",
+           response={"type": "array", "items": {"type": "object"}})
+def designate(body: DesignateBody):
+    return call_as_user("jobs", "designate", body.sequences, body.germline)
+
+
+@operation(bp, "/pre_processes", "GET", summary="Pre-processes the caller may use", tag=TAG_CONFIGS,
+           response={"type": "array", "items": {"type": "object"}})
+def list_pre_processes():
+    return call_as_user("jobs", "list_pre_processes")
+
+
+@operation(bp, "/pre_processes", "POST", summary="Create a pre-process (administrators)", tag=TAG_CONFIGS,
+           body=PreProcessBody, response={"type": "object"}, status=201, errors=(409,))
+def create_pre_process(body: PreProcessBody):
+    return call_as_user("jobs", "create_pre_process", body.model_dump(mode="json", exclude_none=True))
+
+
+@operation(bp, "/workers", "GET", summary="Worker processes and their current job (administrators)",
+           tag=TAG_JOBS, response={"type": "array", "items": {"type": "object"}})
+def list_workers():
+    return call_as_user("jobs", "list_workers")

@@ -24,7 +24,7 @@ from gateway.api import bp
 from gateway.api.schemas import CreateSampleBody, DeleteSampleQuery, SampleAnswer, UpdateSampleBody, UploadQuery
 from gateway.auth import call_as_user, context, require_principal
 from gateway.openapi import operation
-from services.common.exceptions import BadRequest, NotFound, RepseqError, TooLarge
+from services.common.exceptions import BadRequest, NotFound, TooLarge
 from services.common.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -67,13 +67,6 @@ class LimitedBodyReader:
         return data
 
 
-def _upload_filename(query: UploadQuery) -> str | None:
-    if query.filename:
-        return query.filename
-    header = request.headers.get("X-Filename")
-    return urllib.parse.unquote(header).strip() or None if header else None
-
-
 @operation(bp, "/sample_sets/<int:sample_set_id>/samples", "POST", tag=TAG,
            summary="Create a sample in a set (metadata); then PUT its file", body=CreateSampleBody,
            response=SampleAnswer, status=201, errors=(409,))
@@ -94,29 +87,17 @@ def get_sample(sample_id: int):
 @operation(bp, "/samples/<int:sample_id>", "PATCH", summary="Edit a sample's metadata", tag=TAG,
            body=UpdateSampleBody, response=SampleAnswer)
 def update_sample(sample_id: int, body: UpdateSampleBody):
-    return call_as_user("samples", "update_sample", sample_id, body.model_dump(mode="json", exclude_none=True))
+    fields = body.model_dump(mode="json", exclude_none=True)
+    set_ids = fields.pop("sample_set_ids", None)
+    return call_as_user("samples", "update_sample", sample_id, fields, set_ids)
 
 
 @operation(bp, "/samples/<int:sample_id>", "DELETE", summary="Delete a sample (or only its sequence file)",
            tag=TAG, query=DeleteSampleQuery, response={"type": "object"})
 def delete_sample(sample_id: int, query: DeleteSampleQuery):
-    """With ``keep_results=true`` only the raw sequence file is removed; metadata and results stay."""
-    return call_as_user("samples", "delete_sample", sample_id, query.keep_results) or {"deleted": sample_id}
-
-
-def _check_upload_right(sample: dict) -> None:
-    """Ask samples whether the caller may upload into at least one set holding the sample (before any byte is
-    stored)."""
-    set_ids = sample.get("sample_set_ids") or []
-    last_error: RepseqError | None = None
-    for set_id in set_ids:
-        try:
-            call_as_user("samples", "authorize", "upload", set_id)
-            return
-        except RepseqError as error:
-            last_error = error
-    if last_error is not None:
-        raise last_error
+    """By default only the raw sequence file is removed (metadata and results stay); with
+    ``with_results=true&confirm=true`` the whole sample and its results."""
+    return call_as_user("samples", "delete_sample", sample_id, query.with_results, query.confirm)
 
 
 @operation(bp, "/samples/<int:sample_id>/file", "PUT", tag=TAG, query=UploadQuery,
@@ -125,23 +106,19 @@ def _check_upload_right(sample: dict) -> None:
            errors=(409, 413))
 def upload_sample_file(sample_id: int, query: UploadQuery):
     """Streams the body to the object store (constant memory), then ``samples.complete_upload`` checks the first
-    records. 413 if the body exceeds the configured limit; 400 if the content is not FASTA/FASTQ."""
+    records. 413 if the body exceeds the configured limit; 400 if the content is not FASTA/FASTQ. The key comes
+    from ``samples.begin_upload``, which also checks the ``upload`` right before any byte is stored."""
     require_principal()
     limit = max_upload_bytes()
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"the file ({request.content_length} bytes) is larger than the limit of {limit} bytes",
                        {"limit": limit, "size": request.content_length})
-    sample = call_as_user("samples", "get_sample", sample_id)
-    _check_upload_right(sample)
-    key = sample.get("upload_key") or sample.get("object_key")
-    if not key:
-        raise BadRequest("this sample has no storage key", {"sample_id": sample_id})
+    target = call_as_user("samples", "begin_upload", sample_id, 1)
     store = object_store()
-    bucket = store.buckets["sequences"]
+    bucket, key = target.get("bucket") or store.buckets["sequences"], target["object_key"]
     reader = LimitedBodyReader(request.stream, limit)
     try:
-        stored = store.put_stream(bucket, key, reader, length=-1,
-                                  metadata={"filename": urllib.parse.quote(_upload_filename(query) or "")})
+        stored = store.put_stream(bucket, key, reader, length=-1)
     except TooLarge:
         _delete_quietly(store, bucket, key)
         raise
@@ -162,12 +139,13 @@ def _delete_quietly(store: ObjectStore, bucket: str, key: str) -> None:
 @operation(bp, "/samples/<int:sample_id>/file", "GET", tag=TAG, produces="application/octet-stream",
            summary="Download the sequence file of a sample (streamed)")
 def download_sample_file(sample_id: int):
-    """Needs the ``read`` right on a set holding the sample."""
-    sample = call_as_user("samples", "get_sample", sample_id)
-    key = sample.get("object_key")
-    if not key or not sample.get("size"):
-        raise NotFound("this sample has no sequence file (not uploaded yet, or deleted)", {"sample_id": sample_id})
-    return stream_object(object_store().buckets["sequences"], key, sample.get("filename") or f"sample-{sample_id}")
+    """Needs the ``read`` right on a set holding the sample (the download is audited by the samples service)."""
+    where = call_as_user("samples", "download_sample", sample_id, 1)
+    if not where.get("object_key"):
+        raise NotFound("this sample's file is not in the object store", {"sample_id": sample_id})
+    store = object_store()
+    return stream_object(where.get("bucket") or store.buckets["sequences"], where["object_key"],
+                         where.get("filename") or f"sample-{sample_id}")
 
 
 def stream_object(bucket: str, key: str, download_name: str, mimetype: str = "application/octet-stream"):

@@ -90,23 +90,25 @@ class CapabilitiesBody(Request):
 
 # -- sample sets ----------------------------------------------------------------------------------------------------
 class SampleSetFields(Request):
-    """Fields of a set; which are required depends on ``kind`` (patient: last_name; run/generic: name)."""
+    """Fields of a set; which are required depends on ``kind`` (patient: first_name and last_name; run and
+    generic set: name). Names may not contain ``|``."""
 
-    name: str | None = Field(None, max_length=255)
+    name: str | None = Field(None, max_length=255, description="run or generic set name")
     first_name: str | None = Field(None, max_length=255)
     last_name: str | None = Field(None, max_length=255)
-    birth: date | None = None
-    id_label: str | None = Field(None, max_length=255)
+    birth_date: date | None = None
+    label: str | None = Field(None, max_length=255, description="the lab's identifier of the patient or run")
     run_date: date | None = None
     sequencer: str | None = Field(None, max_length=255)
     pcr: str | None = Field(None, max_length=255)
-    info: str | None = Field(None, max_length=10000, description="free text; #words are tags")
+    info: str | None = Field(None, max_length=65535, description="free text; #words are tags")
 
 
 class CreateSampleSetBody(Request):
     kind: SetKind
     fields: SampleSetFields
-    group_id: int | None = Field(None, ge=1, le=MAX_ID, description="owning group (default: the service's choice)")
+    group_id: int = Field(ge=1, le=MAX_ID, description="owning group: one where the caller has the create right "
+                                                      "(or the parent of one); see GET /api/v1/auth/me")
 
 
 class UpdateSampleSetBody(Request):
@@ -115,9 +117,28 @@ class UpdateSampleSetBody(Request):
 
 class ListSampleSetsQuery(Request):
     kind: SetKind | None = Field(None, description="patient, run or generic")
-    q: str | None = Field(None, max_length=200, description="search: words match name/info, #words are tags")
+    search: str = Field("", max_length=1000,
+                        description="words match names, labels, info or the id; #words are required tags")
     page: int = Field(1, ge=1, le=100000)
-    per_page: int = Field(50, ge=1, le=500)
+    per_page: int = Field(50, ge=1, le=200)
+    sort: Literal["name", "date", "created", "id"] = "created"
+    reverse: bool = True
+
+
+class PageQuery(Request):
+    page: int = Field(1, ge=1, le=100000)
+    per_page: int = Field(100, ge=1, le=1000)
+
+
+class TagQuery(Request):
+    prefix: str = Field("", max_length=100)
+    limit: int = Field(20, ge=1, le=200)
+
+
+class BatchBody(Request):
+    kind: SetKind
+    rows: str = Field(min_length=1, max_length=1_000_000, description="tab-separated lines")
+    group_id: int = Id
 
 
 class ShareBody(Request):
@@ -147,8 +168,11 @@ class CreateSampleBody(Request):
 
 class UpdateSampleBody(Request):
     sampling_date: date | None = None
-    info: str | None = Field(None, max_length=10000)
-    filename: str | None = Field(None, min_length=1, max_length=400)
+    info: str | None = Field(None, max_length=65535)
+    pcr: str | None = Field(None, max_length=255)
+    sequencer: str | None = Field(None, max_length=255)
+    producer: str | None = Field(None, max_length=255)
+    sample_set_ids: list[int] | None = Field(None, max_length=50, description="the sets holding the sample")
 
 
 class UploadQuery(Request):
@@ -157,7 +181,8 @@ class UploadQuery(Request):
 
 
 class DeleteSampleQuery(Request):
-    keep_results: bool = Field(False, description="only delete the sequence file, keep metadata and results")
+    with_results: bool = Field(False, description="delete the whole sample and its results (else only the file)")
+    confirm: bool = Field(False, description="required with with_results")
 
 
 class SampleAnswer(Answer):
@@ -179,7 +204,8 @@ class LaunchSetBody(Request):
 
 class JobsQuery(Request):
     sample_set_id: int | None = Field(None, ge=1, le=MAX_ID)
-    state: Literal["QUEUED", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"] | None = None
+    sample_id: int | None = Field(None, ge=1, le=MAX_ID)
+    state: Literal["PENDING", "QUEUED", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"] | None = None
 
 
 class JobAnswer(Answer):
@@ -192,8 +218,28 @@ class ConfigBody(Request):
     program: str = Field("vdj", max_length=50)
     command: str = Field("", max_length=2000, description="options of the analysis program")
     fuse_command: str = Field("", max_length=2000)
-    info: str = Field("", max_length=2000)
+    description: str = Field("", max_length=2000)
     classification: str | None = Field(None, max_length=255)
+    public: bool | None = Field(None, description="usable by every user")
+    time_limit_s: int | None = Field(None, ge=1, le=7 * 24 * 3600)
+    memory_limit_mb: int | None = Field(None, ge=16, le=1024 * 1024)
+
+
+class PreProcessBody(Request):
+    name: str = Field(min_length=1, max_length=255)
+    command: str = Field(min_length=1, max_length=2000, description="template with &file1&, &file2&, &result&")
+    description: str = Field("", max_length=2000)
+    public: bool | None = None
+
+
+class ResultsQuery(Request):
+    sample_id: int | None = Field(None, ge=1, le=MAX_ID)
+    config_id: int | None = Field(None, ge=1, le=MAX_ID)
+
+
+class DesignateBody(Request):
+    sequences: list[str] = Field(min_length=1, max_length=10, description="nucleotide sequences (or FASTA)")
+    germline: str = Field("multi", max_length=50)
 
 
 class ConfigAnswer(Answer):

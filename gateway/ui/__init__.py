@@ -1,6 +1,6 @@
 """The browser application: server-rendered pages (Jinja templates in ``templates/``) with a little vanilla
 JavaScript (``static/app.js``: uploads with progress/cancel/retry, live job status, clone names, exports).
-No external CDN: every asset is served from ``/static``.
+No external CDN: every asset is served from ``/assets``.
 
 Pages read data with the same RPCs as the REST API, as the logged-in user; the JavaScript writes through the REST
 API (``/api/v1``) with the CSRF token from ``<meta name="csrf-token">``.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
+bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
 
 
 def register(app: Flask) -> None:

@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 KIND_LABELS = {"patient": "Patients", "run": "Runs", "generic": "Sets"}
 KIND_SINGULAR = {"patient": "patient", "run": "run", "generic": "set"}
 JOB_STATES = ("QUEUED", "RUNNING", "COMPLETED", "FAILED", "CANCELLED")
+#: Form fields of each kind of set (as the samples service names them).
+SET_FIELDS = {"patient": ("first_name", "last_name", "birth_date", "label", "info"),
+              "run": ("name", "run_date", "sequencer", "pcr", "label", "info"),
+              "generic": ("name", "info")}
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
@@ -227,28 +231,32 @@ def sets_page():
     kind = request.args.get("kind") or "patient"
     if kind not in SET_KINDS:
         kind = "patient"
-    q = (request.args.get("q") or "").strip()[:200]
+    search = (request.args.get("search") or "").strip()[:1000]
     page = _int_arg("page", 1)
-    per_page = _int_arg("per_page", 50, 1, 500)
-    query = {"kind": kind, "page": page, "per_page": per_page}
-    if q:
-        query["q"] = q
+    per_page = _int_arg("per_page", 50, 1, 200)
+    query = {"kind": kind, "page": page, "per_page": per_page, "search": search}
     listing = call_as_user("samples", "list_sample_sets", query)
     items = listing.get("items", []) if isinstance(listing, dict) else listing
     total = listing.get("total") if isinstance(listing, dict) else None
-    has_next = (total is not None and page * per_page < total) or (total is None and len(items) >= per_page)
-    return _page("sets.html", kind=kind, q=q, page=page, per_page=per_page, items=items, total=total,
+    has_next = listing.get("has_next") if isinstance(listing, dict) else len(items) >= per_page
+    return _page("sets.html", kind=kind, search=search, page=page, per_page=per_page, items=items, total=total,
                  has_next=has_next)
 
 
 def _group_choices() -> list[dict]:
-    """Groups where the caller may create sets (from the principal; the samples service decides)."""
+    """Groups in which the caller may create sets, from the principal's memberships: a group with ``create``,
+    offered as its parent organisation when it is a role inside one (Vidjil's rule; the samples service checks
+    again). Personal and public groups come last."""
     principal = g.get("principal") or {}
-    groups = []
-    for group in principal.get("groups") or []:
-        if isinstance(group, dict) and ("create" in (group.get("capabilities") or []) or principal.get("is_admin")):
-            groups.append(group)
-    return groups
+    memberships = principal.get("memberships") or [m for m in principal.get("groups") or [] if isinstance(m, dict)]
+    names = {m["id"]: m.get("name") or f"group {m['id']}" for m in memberships}
+    choices: dict[int, str] = {}
+    for membership in memberships:
+        if principal.get("is_admin") or "create" in (membership.get("capabilities") or []):
+            group_id = membership.get("parent_id") or membership["id"]
+            choices.setdefault(group_id, names.get(group_id, f"group {group_id}"))
+    ranked = sorted(choices.items(), key=lambda item: (item[1] == "public", item[1].startswith("user_"), item[1]))
+    return [{"id": group_id, "name": name} for group_id, name in ranked]
 
 
 @bp.route("/sets/new", methods=["GET", "POST"])
@@ -263,8 +271,7 @@ def new_set_page():
     if request.method == "POST":
         check_csrf(g.session_token or "")
         fields = {k: v.strip() for k, v in form.items()
-                  if k in ("name", "first_name", "last_name", "birth", "id_label", "run_date", "sequencer", "pcr",
-                           "info") and v.strip()}
+                  if k in SET_FIELDS.get(kind, ()) and v.strip()}
         group_id = form.get("group_id")
         try:
             created = call_as_user("samples", "create_sample_set", kind, fields,

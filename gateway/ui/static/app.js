@@ -70,7 +70,7 @@
       if (!row) return;
       const cell = row.querySelector(".status");
       cell.replaceChildren(stateBadge(job ? job.state : null));
-      if (job && job.state === "FAILED" && job.error) cell.appendChild(el("div", { class: "msg", text: job.error }));
+      if (job && job.reason && job.state !== "COMPLETED") cell.appendChild(el("div", { class: "msg", text: job.reason }));
     }
 
     async function poll() {
@@ -84,7 +84,7 @@
         });
         Object.values(latest).forEach((job) => {
           setStatus(job.sample_id, job);
-          if (job.state === "QUEUED" || job.state === "RUNNING") active = true;
+          if (["PENDING", "QUEUED", "RUNNING"].includes(job.state)) active = true;
         });
       } catch (error) {
         if (error.status === 401) { window.location = "/login?next=" + encodeURIComponent(location.pathname + location.search); return; }
