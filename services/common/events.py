@@ -67,6 +67,36 @@ FOUNDATION_PING = declare(
             "requested_by": "integer: user id of the principal that asked for the ping"},
 )
 
+SAMPLE_SET_CREATED = declare(
+    "sample_set.created", source="samples", version=1,
+    description="A patient, run or generic sample set was created (no identity: ids only).",
+    fields={"sample_set_id": "integer: the new set", "kind": "string: 'patient', 'run' or 'generic'",
+            "group_id": "integer: the group owning it (its first access row)",
+            "created_by": "integer: user id of the creator"},
+)
+SAMPLE_UPLOADED = declare(
+    "sample.uploaded", source="samples", version=1,
+    description="Every file of a sample is stored and passed the upload checks (also after a replacement).",
+    fields={"sample_id": "integer: the sample", "sample_set_ids": "array of integers: sets holding it",
+            "bucket": "string or null: bucket of the object(s) (null for a mounted file)",
+            "object_key": "string or null: object key of file 1 (null for a mounted file)",
+            "size": "integer: bytes of file 1", "sha256": "string or null: hex SHA-256 of file 1",
+            "object_key2": "string or null: object key of file 2 (R2 of a pair)",
+            "size2": "integer or null: bytes of file 2", "sha256_2": "string or null: hex SHA-256 of file 2",
+            "file_format": "string: fastq, fasta, vidjil or airr (from the content)",
+            "source": "string: 'upload' or 'mounted'",
+            "source_path": "string or null: absolute path of a mounted file",
+            "uploaded_by": "integer: user id of the uploader"},
+)
+SAMPLE_DELETED = declare(
+    "sample.deleted", source="samples", version=1,
+    description="A sample's raw file(s) (raw_only) or the whole sample with its results were deleted.",
+    fields={"sample_id": "integer: the sample", "sample_set_ids": "array of integers: sets that held it",
+            "raw_only": "boolean: only the raw file(s) were deleted; metadata and results are kept",
+            "results_deleted": "boolean: the sample's results must be deleted too",
+            "deleted_by": "integer: user id of who deleted it"},
+)
+
 
 USER_CREATED = declare(
     "user.created", source="auth", version=1,

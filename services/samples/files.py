@@ -1,0 +1,376 @@
+"""Samples (sequence files): create in one or several sets, upload protocol, checks, edit, delete
+(Vidjil section 2.2, S10-S14, S17, S21).
+
+Upload protocol (the gateway streams, this service decides):
+
+1. ``create_sample`` (or ``begin_upload`` to retry/replace) gives an object key under
+   ``samples/<sample id>/<random>/r<n><ext>`` in the sequences bucket; the key names no patient.
+2. The gateway streams the body to that key (``services.common.storage``: multipart, constant memory, size and
+   SHA-256 computed on the way).
+3. ``complete_upload`` checks that the object exists with the announced size, checks its first records (all of
+   a small file, including the SHA-256 and gzip checksums), and only then records it in the sample. A sample
+   therefore never points at a half file; an interrupted or rejected upload is retried to the same key.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.common.exceptions import BadRequest, NotFound
+from services.common.models import utcnow
+from services.common.principal import Principal
+from services.common.storage import HashingReader, ObjectNotFound
+from services.samples import access, audit, tags
+from services.samples.exceptions import InvalidSequenceFile, UploadMismatch
+from services.samples.models import (AWAITING_UPLOAD, RAW_DELETED, READY, Sample, SampleSet, SampleSetMembership,
+                                     SampleTag, Tag)
+from services.samples.outbox import Outbox
+from services.samples.schemas import SampleFields, parse
+from services.samples.validation import DEFAULT_MAX_RECORDS, check_stream, file_type, sanitize_filename
+
+#: Objects up to this size are read whole at ``complete_upload`` (every record, gzip and SHA-256 checksums).
+FULL_CHECK_BYTES = 64 * 1024 * 1024
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+EXTENSIONS = {"fastq": ".fastq", "fasta": ".fasta", "vidjil": ".vidjil", "airr": ".tsv"}
+
+
+def _iso(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, date) and not hasattr(value, "hour"):
+        return value.isoformat()
+    return value.isoformat() + "Z"
+
+
+def new_object_key(sample_id: int, file_number: int, filename: str) -> str:
+    """``samples/<id>/<random hex>/r<n><ext>`` (the extension says the type; the name stays in the record)."""
+    kind, gz = file_type(filename)
+    return f"samples/{sample_id}/{secrets.token_hex(8)}/r{file_number}{EXTENSIONS[kind]}{'.gz' if gz else ''}"
+
+
+# -- serialisation ----------------------------------------------------------------------------------------------
+
+def sample_dict(sample: Sample, tags: list[str] | None = None) -> dict:
+    """A sample: ``{"id", "status" (awaiting_upload | ready | raw_deleted), "filename", "original_filename",
+    "filename2", "original_filename2", "is_pair", "sampling_date", "info", "tags", "pcr", "sequencer",
+    "producer", "provider_id", "pre_process_id", "created_at", "uploaded_at", "source" (upload | mounted),
+    "file_format", "compressed", "size", "size2", "sha256", "sha256_2", "bucket", "object_key",
+    "object_key2", "file_source_id", "source_path", "source_path2", "check" (report of the checks, with
+    warnings), "sample_set_ids"}``. Sizes in bytes; dates ISO."""
+    return {
+        "id": sample.id, "status": sample.status,
+        "filename": sample.filename, "original_filename": sample.original_filename,
+        "filename2": sample.filename2, "original_filename2": sample.original_filename2,
+        "is_pair": sample.is_pair,
+        "sampling_date": _iso(sample.sampling_date), "info": sample.info or "", "tags": tags or [],
+        "pcr": sample.pcr, "sequencer": sample.sequencer, "producer": sample.producer,
+        "provider_id": sample.provider_id, "pre_process_id": sample.pre_process_id,
+        "created_at": _iso(sample.created_at), "uploaded_at": _iso(sample.uploaded_at),
+        "source": sample.source, "file_format": sample.file_format, "compressed": bool(sample.compressed),
+        "size": sample.size, "size2": sample.size2, "sha256": sample.sha256, "sha256_2": sample.sha256_2,
+        "bucket": sample.bucket, "object_key": sample.object_key, "object_key2": sample.object_key2,
+        "file_source_id": sample.file_source_id, "source_path": sample.source_path,
+        "source_path2": sample.source_path2,
+        "check": sample.check_report or {}, "sample_set_ids": sample.sample_set_ids,
+    }
+
+
+def internal_summary(sample: Sample) -> dict:
+    """What ``sets_of_sample`` gives per sample (no identity)."""
+    return {"sample_id": sample.id, "sampling_date": _iso(sample.sampling_date), "filename": sample.filename,
+            "status": sample.status, "bucket": sample.bucket, "object_key": sample.object_key}
+
+
+def tags_of_samples(session: Session, sample_ids: list[int]) -> dict[int, list[str]]:
+    """``{sample_id: [tag, ...]}``."""
+    result: dict[int, list[str]] = {i: [] for i in sample_ids}
+    if sample_ids:
+        rows = session.execute(sa.select(SampleTag.sample_id, Tag.name).join(Tag, Tag.id == SampleTag.tag_id)
+                               .where(SampleTag.sample_id.in_(sample_ids)).order_by(Tag.name))
+        for sample_id, name in rows:
+            result[sample_id].append(name)
+    return result
+
+
+def get(session: Session, principal: Principal, sample_id) -> dict:
+    """:func:`sample_dict` of a sample the caller may read (through at least one of its sets; NotFound
+    otherwise). ``sample_set_ids`` lists only the sets the caller may read."""
+    sample = access.load_sample(session, sample_id, principal, "read")
+    data = sample_dict(sample, tags_of_samples(session, [sample.id])[sample.id])
+    data["sample_set_ids"] = access.readable_ids(principal, access.sets_of(session, sample))
+    return data
+
+
+# -- create -----------------------------------------------------------------------------------------------------
+
+def _target_sets(session: Session, principal: Principal, sample_set_ids) -> list[SampleSet]:
+    if isinstance(sample_set_ids, int) and not isinstance(sample_set_ids, bool):
+        sample_set_ids = [sample_set_ids]
+    if not isinstance(sample_set_ids, (list, tuple)) or not sample_set_ids:
+        raise BadRequest("sample_set_ids must be a non-empty list of sample set ids")
+    if len(sample_set_ids) > 50:
+        raise BadRequest("a sample may be added to at most 50 sets at once")
+    return [access.load_set(session, i, principal, "upload") for i in dict.fromkeys(sample_set_ids)]
+
+
+def _owner_groups(sets: list[SampleSet]) -> set[int]:
+    return {g for s in sets for g in s.access_group_ids}
+
+
+def create(session: Session, principal: Principal, bucket: str, sample_set_ids, filename, sampling_date=None,
+           info="", filename2=None, pcr=None, sequencer=None, producer=None, pre_process_id=None) -> dict:
+    """Create a sample awaiting its file(s) in every set of ``sample_set_ids`` (``upload`` needed on each).
+
+    ``filename`` (and ``filename2`` for an R1/R2 pair) are sanitised, the originals kept; the type must be
+    accepted (UnsupportedFileType). Returns :func:`sample_dict` plus ``"upload_bucket"``, ``"upload_key"`` and,
+    for a pair, ``"upload_key2"``.
+    """
+    sets = _target_sets(session, principal, sample_set_ids)
+    meta = parse(SampleFields, {"sampling_date": sampling_date, "info": info, "pcr": pcr, "sequencer": sequencer,
+                                "producer": producer}, "sample fields").model_dump()
+    names = _names(filename)
+    names2 = _names(filename2) if filename2 is not None else (None, None)
+    if names2[0] is not None and file_type(names2[0])[0] not in ("fastq", "fasta"):
+        raise BadRequest("only FASTQ/FASTA files can be given as an R1/R2 pair", {"filename2": names2[0]})
+    if pre_process_id is not None and (isinstance(pre_process_id, bool) or not isinstance(pre_process_id, int)):
+        raise BadRequest("pre_process_id must be an integer or null")
+    sample = Sample(filename=names[0], original_filename=names[1], filename2=names2[0],
+                    original_filename2=names2[1], provider_id=principal.user_id, status=AWAITING_UPLOAD,
+                    pre_process_id=pre_process_id, bucket=bucket, source="upload", **meta)
+    sample.memberships = [SampleSetMembership(sample_set_id=s.id) for s in sets]
+    session.add(sample)
+    session.flush()
+    sample.pending_key = new_object_key(sample.id, 1, sample.filename)
+    if sample.filename2:
+        sample.pending_key2 = new_object_key(sample.id, 2, sample.filename2)
+    sample_tags = tags.register_sample_tags(session, sample.id, sample.info, _owner_groups(sets))
+    audit.record(session, principal, "create_sample", None, sample.id, sample_set_ids=[s.id for s in sets])
+    session.flush()
+    data = sample_dict(sample, sample_tags)
+    data.update({"upload_bucket": bucket, "upload_key": sample.pending_key, "upload_key2": sample.pending_key2})
+    return data
+
+
+def _names(filename) -> tuple[str, str]:
+    if not isinstance(filename, str) or not filename.strip():
+        raise BadRequest("filename is required")
+    clean = sanitize_filename(filename)
+    file_type(clean)
+    return clean, filename[:1024]
+
+
+def begin_upload(session: Session, principal: Principal, bucket: str, sample_id, file_number=1) -> dict:
+    """Where to stream file ``file_number`` (1, or 2 for R2) of a sample: ``{"sample_id", "file_number",
+    "bucket", "object_key", "filename"}``. Needs ``upload`` on a set holding the sample. The same key is given
+    until that upload completes (retry after an interruption); a sample that already has its file gets a new
+    key (replacement: the old file stays until the new one is accepted)."""
+    sample = access.load_sample(session, sample_id, principal, "upload")
+    if file_number not in (1, 2) or (file_number == 2 and not sample.is_pair):
+        raise BadRequest("file_number must be 1, or 2 for the R2 file of a pair", {"file_number": file_number})
+    if sample.source != "upload":
+        raise BadRequest("this sample's file comes from a mounted directory; it cannot be uploaded")
+    attribute = "pending_key" if file_number == 1 else "pending_key2"
+    filename = sample.filename if file_number == 1 else sample.filename2
+    if getattr(sample, attribute) is None:
+        setattr(sample, attribute, new_object_key(sample.id, file_number, filename))
+    return {"sample_id": sample.id, "file_number": file_number, "bucket": sample.bucket or bucket,
+            "object_key": getattr(sample, attribute), "filename": filename}
+
+
+def complete_upload(session: Session, principal: Principal, outbox: Outbox, store, sample_id, object_key, size,
+                    sha256, file_number=1, max_records: int = DEFAULT_MAX_RECORDS,
+                    full_check_bytes: int = FULL_CHECK_BYTES) -> dict:
+    """Accept the object the gateway stored for file ``file_number`` of a sample.
+
+    Checks: ``object_key`` is the key given for this upload (UploadMismatch otherwise), the object exists
+    (NotFound) with ``size`` bytes (UploadMismatch), ``sha256`` is 64 hex digits (BadRequest); the content passes
+    :func:`services.samples.validation.check_stream` (one InvalidSequenceFile subclass per problem; the object is
+    then deleted and the upload may be retried). Objects up to ``full_check_bytes`` are read whole and their
+    SHA-256 compared with ``sha256``.
+
+    On success the sample records key, size, SHA-256 and check report; once every expected file is in, its status
+    becomes ``ready`` and ``sample.uploaded`` is published (after the commit). A replaced file is deleted from the
+    object store after the commit. Returns :func:`sample_dict`.
+    """
+    sample = access.load_sample(session, sample_id, principal, "upload")
+    if file_number not in (1, 2) or (file_number == 2 and not sample.is_pair):
+        raise BadRequest("file_number must be 1, or 2 for the R2 file of a pair", {"file_number": file_number})
+    suffix = "" if file_number == 1 else "2"
+    pending = getattr(sample, f"pending_key{suffix}")
+    if pending is None or object_key != pending:
+        raise UploadMismatch(f"object key {object_key!r} is not the upload key of file {file_number} of sample "
+                             f"{sample.id} (ask for one with begin_upload)",
+                             {"sample_id": sample.id, "file_number": file_number})
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise BadRequest("size must be a number of bytes", {"size": repr(size)})
+    if not isinstance(sha256, str) or not SHA256.match(sha256.lower()):
+        raise BadRequest("sha256 must be 64 hexadecimal digits", {"sha256": repr(sha256)[:80]})
+    sha256 = sha256.lower()
+    bucket = sample.bucket
+    try:
+        info = store.stat(bucket, object_key)
+    except ObjectNotFound:
+        raise NotFound(f"no object was stored at {object_key} (upload interrupted?); upload the file again",
+                       {"sample_id": sample.id, "object_key": object_key}) from None
+    if info.size != size:
+        raise UploadMismatch(f"the stored object has {info.size} bytes, the upload announced {size} (interrupted "
+                             f"upload?); upload the file again", {"stored": info.size, "announced": size})
+    filename = sample.filename if file_number == 1 else sample.filename2
+    read_all = size <= full_check_bytes
+    try:
+        with store.open(bucket, object_key) as stream:
+            hashing = HashingReader(stream)
+            report = check_stream(hashing, filename, max_records=max_records, read_all=read_all)
+            if read_all:
+                while hashing.read(1024 * 1024):
+                    pass
+        if read_all and hashing.sha256 != sha256:
+            raise UploadMismatch("the stored object's SHA-256 differs from the one computed during the upload",
+                                 {"stored": hashing.sha256, "announced": sha256})
+    except (InvalidSequenceFile, UploadMismatch) as error:
+        audit.record(session, principal, "upload_rejected", None, sample.id, file_number=file_number,
+                     code=error.code)
+        session.commit()            # keep the audit entry; the sample itself is unchanged
+        try:                        # no record points to the rejected object: remove it
+            store.delete(bucket, object_key)
+        except Exception:           # an orphan object is harmless
+            pass
+        error.details.setdefault("sample_id", sample.id)
+        raise
+    old_key = getattr(sample, f"object_key{suffix}")
+    if old_key and old_key != object_key:
+        outbox.delete_object(bucket, old_key)
+    setattr(sample, f"object_key{suffix}", object_key)
+    setattr(sample, f"pending_key{suffix}", None)
+    setattr(sample, f"size{suffix}", size)
+    setattr(sample, "sha256" if file_number == 1 else "sha256_2", sha256)
+    checks = dict(sample.check_report or {})
+    checks[f"file{file_number}"] = report.to_dict()
+    sample.check_report = checks
+    if file_number == 1:
+        sample.file_format = report.file_format
+        sample.compressed = report.compressed
+    audit.record(session, principal, "upload", None, sample.id, file_number=file_number, size=size,
+                 sha256=sha256, replaced=bool(old_key and old_key != object_key))
+    if sample.object_key and (not sample.is_pair or sample.object_key2):
+        sample.status = READY
+        sample.uploaded_at = utcnow()
+        outbox.publish("sample.uploaded", uploaded_event(sample, principal))
+    session.flush()
+    return sample_dict(sample, tags_of_samples(session, [sample.id])[sample.id])
+
+
+def uploaded_event(sample: Sample, principal: Principal) -> dict[str, Any]:
+    """Data of ``sample.uploaded`` (docs/events.md)."""
+    return {"sample_id": sample.id, "sample_set_ids": sample.sample_set_ids, "bucket": sample.bucket,
+            "object_key": sample.object_key, "size": sample.size, "sha256": sample.sha256,
+            "object_key2": sample.object_key2, "size2": sample.size2, "sha256_2": sample.sha256_2,
+            "file_format": sample.file_format, "source": sample.source, "source_path": sample.source_path,
+            "uploaded_by": principal.user_id}
+
+
+# -- edit / delete ----------------------------------------------------------------------------------------------
+
+def update(session: Session, principal: Principal, sample_id, fields, sample_set_ids=None) -> dict:
+    """Change metadata (``sampling_date``, ``info``, ``pcr``, ``sequencer``, ``producer``) and, if
+    ``sample_set_ids`` is given, the sets holding the sample. Needs ``admin`` on a set holding it; adding it to
+    a set needs ``upload`` there; removing it from a set needs ``admin`` there; it must stay in one set at least.
+    """
+    sample = access.load_sample(session, sample_id, principal, "admin")
+    if not isinstance(fields, dict):
+        raise BadRequest("fields must be an object")
+    current = {k: getattr(sample, k) for k in SampleFields.model_fields}
+    values = parse(SampleFields, {**current, **fields}, "sample fields").model_dump()
+    changed = [k for k, v in values.items() if getattr(sample, k) != v]
+    for key in changed:
+        setattr(sample, key, values[key])
+    sets = access.sets_of(session, sample)
+    if sample_set_ids is not None:
+        wanted = _target_sets(session, principal, sample_set_ids) if sample_set_ids else []
+        if not wanted:
+            raise BadRequest("a sample stays in at least one sample set")
+        wanted_ids = {s.id for s in wanted}
+        for membership in list(sample.memberships):
+            if membership.sample_set_id not in wanted_ids:
+                access.load_set(session, membership.sample_set_id, principal, "admin")
+                sample.memberships.remove(membership)
+                audit.record(session, principal, "remove_sample_from_set", membership.sample_set_id, sample.id)
+        present = set(sample.sample_set_ids)
+        for s in wanted:
+            if s.id not in present:
+                sample.memberships.append(SampleSetMembership(sample_set_id=s.id))
+                changed.append(f"added_to_{s.id}")
+        sets = wanted
+    if "info" in changed:
+        tags.register_sample_tags(session, sample.id, sample.info, _owner_groups(sets))
+    if changed:
+        audit.record(session, principal, "edit_sample", None, sample.id, fields=changed)
+    session.flush()
+    return sample_dict(sample, tags_of_samples(session, [sample.id])[sample.id])
+
+
+def remove_sample(session: Session, principal: Principal, outbox: Outbox, sample: Sample, set_ids: list[int],
+                  results: bool) -> None:
+    """Delete a sample record (``results`` True: its results go too) and, after the commit, its objects."""
+    for key in (sample.object_key, sample.object_key2, sample.pending_key, sample.pending_key2):
+        outbox.delete_object(sample.bucket, key)
+    outbox.publish("sample.deleted", {"sample_id": sample.id, "sample_set_ids": set_ids, "raw_only": False,
+                                      "results_deleted": results, "deleted_by": principal.user_id})
+    session.delete(sample)
+
+
+def delete(session: Session, principal: Principal, outbox: Outbox, sample_id, with_results=False,
+           confirm=False) -> dict:
+    """Delete a sample's raw file(s) (``with_results`` False: metadata and results are kept, status
+    ``raw_deleted``), or the whole sample with its results (``with_results`` True, needs ``confirm`` True:
+    BadRequest otherwise). Needs ``admin`` on a set holding it. Publishes ``sample.deleted``; objects are removed
+    after the commit. Returns ``{"sample_id", "deleted": "raw" | "sample"}``."""
+    sample = access.load_sample(session, sample_id, principal, "admin")
+    set_ids = sample.sample_set_ids
+    if with_results:
+        if confirm is not True:
+            raise BadRequest("deleting a sample with its results must be confirmed (confirm=true)",
+                             {"sample_id": sample.id})
+        for set_id in set_ids:
+            audit.record(session, principal, "delete_sample", set_id, sample.id)
+        remove_sample(session, principal, outbox, sample, set_ids, results=True)
+        session.flush()
+        return {"sample_id": sample_id, "deleted": "sample"}
+    if sample.status == RAW_DELETED:
+        return {"sample_id": sample.id, "deleted": "raw"}
+    for key in (sample.object_key, sample.object_key2, sample.pending_key, sample.pending_key2):
+        outbox.delete_object(sample.bucket, key)
+    sample.object_key = sample.object_key2 = sample.pending_key = sample.pending_key2 = None
+    sample.status = RAW_DELETED
+    audit.record(session, principal, "delete_raw", None, sample.id)
+    outbox.publish("sample.deleted", {"sample_id": sample.id, "sample_set_ids": set_ids, "raw_only": True,
+                                      "results_deleted": False, "deleted_by": principal.user_id})
+    session.flush()
+    return {"sample_id": sample.id, "deleted": "raw"}
+
+
+def download(session: Session, principal: Principal, sample_id, file_number=1) -> dict:
+    """Where to read a sample's raw file, for a caller who may ``read`` it (the download is audited):
+    ``{"sample_id", "file_number", "bucket", "object_key", "filename", "size", "sha256", "source_path"}``.
+    NotFound if the file was deleted or never uploaded."""
+    sample = access.load_sample(session, sample_id, principal, "read")
+    if file_number not in (1, 2):
+        raise BadRequest("file_number must be 1 or 2")
+    suffix = "" if file_number == 1 else "2"
+    key = getattr(sample, f"object_key{suffix}")
+    path = getattr(sample, f"source_path{suffix}")
+    if key is None and path is None:
+        raise NotFound(f"sample {sample.id} has no stored file {file_number}"
+                       + (" (raw file deleted)" if sample.status == RAW_DELETED else ""),
+                       {"sample_id": sample.id, "file_number": file_number})
+    audit.record(session, principal, "download", None, sample.id, file_number=file_number)
+    return {"sample_id": sample.id, "file_number": file_number, "bucket": sample.bucket, "object_key": key,
+            "filename": sample.filename if file_number == 1 else sample.filename2,
+            "size": getattr(sample, f"size{suffix}"),
+            "sha256": sample.sha256 if file_number == 1 else sample.sha256_2, "source_path": path}
