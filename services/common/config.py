@@ -107,6 +107,18 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("REPSEQ_LDAP_GROUP_MAP", "",
              "Optional LDAP group -> RepSeq group mapping, `group DN=>group name` pairs separated by ';'."),
     Variable("REPSEQ_LDAP_TIMEOUT", "5", "Seconds to connect to / wait for the LDAP server."),
+    # -- jobs (services/jobs, docs/jobs.md) --
+    Variable("REPSEQ_WORKERS", "1", "Job worker processes `repseq up` starts on this machine (0 = none)."),
+    Variable("REPSEQ_JOB_TIME_LIMIT", "1500",
+             "Default seconds an analysis may run before it is killed (TIMEOUT); keep it below RabbitMQ's "
+             "consumer_timeout (30 min by default)."),
+    Variable("REPSEQ_JOB_MEMORY_MB", "8192", "Default address-space limit of an analysis subprocess, in MiB."),
+    Variable("REPSEQ_JOB_MAX_ATTEMPTS", "3",
+             "Deliveries of a job (worker lost mid-job, watchdog re-queue) before it is marked FAILED."),
+    Variable("REPSEQ_SCRATCH_DIR", "", "Worker scratch folder for inputs/outputs (empty = <REPSEQ_VAR_DIR>/scratch)."),
+    Variable("REPSEQ_WORKER_HEARTBEAT", "2", "Seconds between worker heartbeats (also the cancellation delay)."),
+    Variable("REPSEQ_JOB_QUEUED_LIMIT", "3600",
+             "Seconds a job may stay QUEUED (or a worker stay silent) before the watchdog reports and re-queues it."),
 )
 
 _BY_NAME = {v.name: v for v in VARIABLES}
@@ -188,6 +200,32 @@ _AUTH_FIELDS: dict[str, tuple[str, type]] = {
 }
 
 
+#: Settings fields of the jobs service and its workers: field -> (variable, type, minimum).
+_JOBS_FIELDS: dict[str, tuple[str, type, float]] = {
+    "workers": ("REPSEQ_WORKERS", int, 0),
+    "job_time_limit": ("REPSEQ_JOB_TIME_LIMIT", int, 1),
+    "job_memory_mb": ("REPSEQ_JOB_MEMORY_MB", int, 64),
+    "job_max_attempts": ("REPSEQ_JOB_MAX_ATTEMPTS", int, 1),
+    "scratch_dir": ("REPSEQ_SCRATCH_DIR", str, 0),
+    "worker_heartbeat": ("REPSEQ_WORKER_HEARTBEAT", float, 0),
+    "job_queued_limit": ("REPSEQ_JOB_QUEUED_LIMIT", int, 1),
+}
+
+
+def _jobs_settings(get) -> dict:
+    """Parse the jobs variables with ``get(name)``."""
+    values: dict = {}
+    for field_name, (variable, kind, minimum) in _JOBS_FIELDS.items():
+        raw = get(variable)
+        if kind is int:
+            values[field_name] = _parse_int(variable, raw, minimum=int(minimum))
+        elif kind is float:
+            values[field_name] = _parse_float(variable, raw)
+        else:
+            values[field_name] = raw
+    return values
+
+
 def _auth_settings(get) -> dict:
     """Parse the auth variables with ``get(name)`` (same precedence as the others)."""
     values: dict = {}
@@ -258,6 +296,13 @@ class Settings:
     ldap_last_name_attr: str = "sn"
     ldap_group_map: str = ""
     ldap_timeout: int = 5
+    workers: int = 1
+    job_time_limit: int = 1500
+    job_memory_mb: int = 8192
+    job_max_attempts: int = 3
+    scratch_dir: str = ""
+    worker_heartbeat: float = 2.0
+    job_queued_limit: int = 3600
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, use_secrets_file: bool = True) -> "Settings":
@@ -330,6 +375,7 @@ class Settings:
             gateway_threads=_parse_int("REPSEQ_GATEWAY_THREADS", get("REPSEQ_GATEWAY_THREADS"), minimum=1),
             secret_key=get("REPSEQ_SECRET_KEY"),
             **_auth_settings(get),
+            **_jobs_settings(get),
         )
 
     def replace(self, **changes) -> "Settings":
@@ -368,6 +414,8 @@ class Settings:
         for field_name, (variable, kind) in _AUTH_FIELDS.items():
             value = getattr(self, field_name)
             values[variable] = ("true" if value else "false") if kind is bool else str(value)
+        for field_name, (variable, _kind, _minimum) in _JOBS_FIELDS.items():
+            values[variable] = str(getattr(self, field_name))
         assert set(values) == set(_BY_NAME), "to_env must cover VARIABLES"
         return values
 

@@ -98,6 +98,59 @@ SAMPLE_DELETED = declare(
 )
 
 
+_JOB_FIELDS = {
+    "job_id": "integer: id of the job (jobs service)",
+    "sample_id": "integer: the analysed sample (samples service id)",
+    "sample_set_id": "integer or null: the sample set the job was launched from",
+    "config_id": "integer: the analysis config",
+}
+
+ANALYSIS_QUEUED = declare(
+    "analysis.queued", source="jobs", version=1,
+    description="An analysis job was put on the work queue (launch, re-queue by the watchdog or after a lost "
+                "worker).",
+    fields={**_JOB_FIELDS, "attempt": "integer: deliveries so far (0 on the first queueing)"},
+)
+ANALYSIS_STARTED = declare(
+    "analysis.started", source="jobs", version=1,
+    description="A worker took an analysis job and started the program.",
+    fields={**_JOB_FIELDS, "worker_id": "string: the worker process (host:pid:random)",
+            "attempt": "integer: 1 for the first delivery, 2 after a lost worker, ..."},
+)
+ANALYSIS_COMPLETED = declare(
+    "analysis.completed", source="jobs", version=1,
+    description="An analysis job finished and its result is stored (fuse rebuilds the sets of the sample).",
+    fields={**_JOB_FIELDS, "result_id": "integer: the stored result",
+            "bucket": "string: results bucket holding the objects",
+            "result_key": "string: object key of the .vidjil result",
+            "airr_key": "string or null: object key of the AIRR TSV",
+            "log_key": "string or null: object key of the program log",
+            "reads_total": "integer or null: reads in the input",
+            "reads_segmented": "integer or null: reads with a detected V(D)J recombination"},
+)
+ANALYSIS_FAILED = declare(
+    "analysis.failed", source="jobs", version=1,
+    description="An analysis job ended without a result: FAILED, TIMEOUT or CANCELLED.",
+    fields={**_JOB_FIELDS, "state": "string: FAILED, TIMEOUT or CANCELLED",
+            "reason": "string: readable reason (first line of the program's error, limit exceeded, ...)"},
+)
+RESULT_DELETED = declare(
+    "result.deleted", source="jobs", version=1,
+    description="A stored analysis result was deleted (fuse rebuilds the sets of the sample without it).",
+    fields={"result_id": "integer: the deleted result", "job_id": "integer: its job",
+            "sample_id": "integer: the sample", "sample_set_id": "integer or null: set it was launched from",
+            "config_id": "integer: the analysis config"},
+)
+PRE_PROCESS_FINISHED = declare(
+    "pre_process.finished", source="jobs", version=1,
+    description="A pre-process job (e.g. paired-end merging) of a sample ended.",
+    fields={"job_id": "integer: the pre-process job", "sample_id": "integer: the sample",
+            "pre_process_id": "integer: the pre-process", "state": "string: COMPLETED, FAILED, TIMEOUT or CANCELLED",
+            "output_key": "string or null: object key (sequences bucket) of the merged file",
+            "reason": "string: readable reason when not COMPLETED, else empty"},
+)
+
+
 USER_CREATED = declare(
     "user.created", source="auth", version=1,
     description="An account was created (by an administrator, `repseq admin`, self-registration or a first "
