@@ -76,7 +76,7 @@ class Stack:
         self.settings = settings
         self.services = services
         # job workers (services.jobs.worker): REPSEQ_WORKERS of them, only with the jobs service
-        count = settings.workers if workers is None else workers
+        count = getattr(settings, "workers", 0) if workers is None else workers
         self.workers = tuple(f"worker-{n}" for n in range(1, count + 1)) if "jobs" in services else ()
         self.with_gateway = gateway
         self.run_dir = settings.var_dir / "run"
