@@ -119,6 +119,18 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("REPSEQ_WORKER_HEARTBEAT", "2", "Seconds between worker heartbeats (also the cancellation delay)."),
     Variable("REPSEQ_JOB_QUEUED_LIMIT", "3600",
              "Seconds a job may stay QUEUED (or a worker stay silent) before the watchdog reports and re-queues it."),
+    # -- fuse (services/fuse, docs/fuse.md) --
+    Variable("REPSEQ_FUSE_TOP", "100",
+             "Clones of each sample followed in every sample of a fused result (its top N; 0 = every clone)."),
+    Variable("REPSEQ_FUSE_TIME_LIMIT", "600", "Seconds a background rebuild of a fused result may take."),
+    Variable("REPSEQ_FUSE_COMPARE_TIME_LIMIT", "20",
+             "Seconds an on-demand comparison may take before it is stopped with an error; keep it below "
+             "REPSEQ_RPC_TIMEOUT."),
+    Variable("REPSEQ_FUSE_COMPARE_MAX", "50", "Results one on-demand comparison may fuse."),
+    Variable("REPSEQ_FUSE_SCRIPTS_DIR", "",
+             "Folder of the post-processing scripts administrators may register (empty = services/fuse/scripts)."),
+    Variable("REPSEQ_FUSE_SCRIPT_TIME_LIMIT", "60", "Seconds each post-processing script may run."),
+    Variable("REPSEQ_FUSE_ANALYSIS_MAX_BYTES", "5000000", "Largest saved analysis (JSON bytes) a user may store."),
 )
 
 _BY_NAME = {v.name: v for v in VARIABLES}
@@ -212,10 +224,22 @@ _JOBS_FIELDS: dict[str, tuple[str, type, float]] = {
 }
 
 
-def _jobs_settings(get) -> dict:
-    """Parse the jobs variables with ``get(name)``."""
+#: Settings fields of the fuse service: field -> (variable, type, minimum).
+_FUSE_FIELDS: dict[str, tuple[str, type, float]] = {
+    "fuse_top": ("REPSEQ_FUSE_TOP", int, 0),
+    "fuse_time_limit": ("REPSEQ_FUSE_TIME_LIMIT", float, 0),
+    "fuse_compare_time_limit": ("REPSEQ_FUSE_COMPARE_TIME_LIMIT", float, 0),
+    "fuse_compare_max": ("REPSEQ_FUSE_COMPARE_MAX", int, 1),
+    "fuse_scripts_dir": ("REPSEQ_FUSE_SCRIPTS_DIR", str, 0),
+    "fuse_script_time_limit": ("REPSEQ_FUSE_SCRIPT_TIME_LIMIT", float, 0),
+    "fuse_analysis_max_bytes": ("REPSEQ_FUSE_ANALYSIS_MAX_BYTES", int, 1000),
+}
+
+
+def _jobs_settings(get, fields: dict | None = None) -> dict:
+    """Parse the jobs variables (or the ``fields`` given, same shape) with ``get(name)``."""
     values: dict = {}
-    for field_name, (variable, kind, minimum) in _JOBS_FIELDS.items():
+    for field_name, (variable, kind, minimum) in (fields or _JOBS_FIELDS).items():
         raw = get(variable)
         if kind is int:
             values[field_name] = _parse_int(variable, raw, minimum=int(minimum))
@@ -303,6 +327,14 @@ class Settings:
     scratch_dir: str = ""
     worker_heartbeat: float = 2.0
     job_queued_limit: int = 3600
+    # fuse service
+    fuse_top: int = 100
+    fuse_time_limit: float = 600.0
+    fuse_compare_time_limit: float = 20.0
+    fuse_compare_max: int = 50
+    fuse_scripts_dir: str = ""
+    fuse_script_time_limit: float = 60.0
+    fuse_analysis_max_bytes: int = 5000000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, use_secrets_file: bool = True) -> "Settings":
@@ -376,6 +408,7 @@ class Settings:
             secret_key=get("REPSEQ_SECRET_KEY"),
             **_auth_settings(get),
             **_jobs_settings(get),
+            **_jobs_settings(get, _FUSE_FIELDS),
         )
 
     def replace(self, **changes) -> "Settings":
@@ -414,7 +447,7 @@ class Settings:
         for field_name, (variable, kind) in _AUTH_FIELDS.items():
             value = getattr(self, field_name)
             values[variable] = ("true" if value else "false") if kind is bool else str(value)
-        for field_name, (variable, _kind, _minimum) in _JOBS_FIELDS.items():
+        for field_name, (variable, _kind, _minimum) in {**_JOBS_FIELDS, **_FUSE_FIELDS}.items():
             values[variable] = str(getattr(self, field_name))
         assert set(values) == set(_BY_NAME), "to_env must cover VARIABLES"
         return values
