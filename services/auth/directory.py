@@ -8,9 +8,10 @@ personal group per user (``user_0007``), created with the user.
 
 Who may change what (checked here, server side):
 - create users, create/rename groups, change capabilities: administrators only;
-- add/remove members of a group G: administrators, and members of a group holding ``admin`` with access to G
-  (G itself or its parent: ``can(p, "admin", group_resource(G))``); the admin group's members are changed by
-  administrators only; the public group has no members to change; a personal group keeps its owner.
+- add/remove members of a group G: administrators, and members of a group holding ``admin`` with access to the
+  group record G, whose access rows are G itself and its parent (Vidjil: "the parent gets admin on the child"):
+  ``can(p, "admin", group_record(G))``; the admin group's members are changed by administrators only; the public
+  group has no members to change; a personal group keeps its owner.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from services.auth.passwords import hash_password
 from services.auth.schemas import NewGroup
 from services.common.config import Settings
 from services.common.models import utcnow
-from services.common.permissions import can, group_resource
+from services.common.permissions import Resource, can
 from services.common.principal import CAPABILITIES
 from services.common.principal import Membership as PrincipalMembership
 from services.common.principal import Principal
@@ -224,13 +225,20 @@ def create_group(db: Session, publish: Publish, actor: Principal, payload: NewGr
 
 
 def visible_group(db: Session, actor: Principal, group_id: int) -> Group:
-    """The group if ``actor`` may see it (administrator, member, member of a child, or its public group);
+    """The group if ``actor`` may see it (administrator, member, member of its parent or of a child; the public
+    group);
     otherwise :class:`NotFound` (it must not learn that the group exists)."""
     group = db.get(Group, group_id) if isinstance(group_id, int) and not isinstance(group_id, bool) else None
     if group is None or not (actor.is_admin or group.kind == PUBLIC or group.id in actor.groups
+                             or (group.parent_id is not None and group.parent_id in actor.groups)
                              or any(m.parent_id == group.id for m in actor.effective_memberships)):
         raise NotFound(f"group {group_id} does not exist", {"group_id": group_id})
     return group
+
+
+def group_record(group: Group) -> Resource:
+    """A group as a record for :func:`can`: the group itself and its parent have access to it."""
+    return Resource("group", group.id, [g for g in (group.id, group.parent_id) if g is not None])
 
 
 def members_of(db: Session, group: Group) -> list[dict[str, Any]]:
@@ -247,7 +255,7 @@ def may_manage_members(actor: Principal, group: Group) -> bool:
         return True
     if group.kind in (ADMIN, PUBLIC):
         return False
-    return can(actor, "admin", group_resource(group.id))
+    return can(actor, "admin", group_record(group))
 
 
 def change_membership(db: Session, publish: Publish, actor: Principal, group_id: int, user_id: int,

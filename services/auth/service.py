@@ -197,12 +197,14 @@ class AuthService:
 
     @rpc
     def list_groups(self, principal):
-        """Group dicts: every group for administrators; otherwise the caller's groups and their parents."""
+        """Group dicts: every group for administrators; otherwise the caller's groups, their parents and their
+        children (what :meth:`get_group` shows)."""
         caller = Principal.from_dict(principal)
         statement = select(Group).order_by(Group.id)
         if not caller.is_admin:
             visible = set(caller.groups) | {m.parent_id for m in caller.effective_memberships if m.parent_id}
-            statement = statement.where(Group.id.in_(visible) | (Group.kind == directory.PUBLIC))
+            statement = statement.where(Group.id.in_(visible) | Group.parent_id.in_(caller.groups)
+                                        | (Group.kind == directory.PUBLIC))
         groups = list(self.db.scalars(statement))
         capabilities = directory.capabilities_of(self.db, (g.id for g in groups))
         return [directory.group_dict(g, capabilities[g.id]) for g in groups]
