@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from services.common.exceptions import BadRequest, Conflict, NotFound, PermissionDenied, Unreporterenticated  # noqa: F401
+from services.common.exceptions import BadRequest, Conflict, NotFound, PermissionDenied, Unauthenticated  # noqa: F401
