@@ -84,10 +84,11 @@ def get_user(db: Session, actor: Principal, user_id: int) -> dict[str, Any]:
     return directory.user_dict(db, directory.get_user_row(db, user_id), with_groups=True)
 
 
-def list_users(db: Session, actor: Principal, query: str = "", limit: int = 100,
+def list_users(db: Session, actor: Principal | None, query: str = "", limit: int = 100,
                offset: int = 0) -> list[dict[str, Any]]:
-    """Administrators: accounts whose e-mail or names contain ``query``, by e-mail."""
-    actor.require_admin()
+    """Administrators (``None``: the command line): accounts whose e-mail or names contain ``query``, by e-mail."""
+    if actor is not None:
+        actor.require_admin()
     if not isinstance(limit, int) or not isinstance(offset, int) or not 1 <= limit <= 1000 or offset < 0:
         raise BadRequest("limit must be 1-1000 and offset >= 0")
     statement = select(User).order_by(User.email).limit(limit).offset(offset)

@@ -192,10 +192,12 @@ def create_account(db: Session, settings: Settings, publish: Publish, *, email: 
 
 # ---------------------------------------------------------------------------------------------------- groups
 
-def create_group(db: Session, publish: Publish, actor: Principal, payload: NewGroup) -> Group:
-    """Create a group (administrators only). A child chosen as parent means its parent (one level only); the
-    parent must be an ordinary group. Default capabilities: :data:`GROUP_CAPABILITIES`."""
-    actor.require_admin()
+def create_group(db: Session, publish: Publish, actor: Principal | None, payload: NewGroup) -> Group:
+    """Create a group (administrators only; ``actor=None``: the command line). A child chosen as parent means its
+    parent (one level only); the parent must be an ordinary group. Default capabilities:
+    :data:`GROUP_CAPABILITIES`."""
+    if actor is not None:
+        actor.require_admin()
     parent_id = payload.parent_id
     if parent_id is not None:
         parent = get_group_row(db, parent_id)
@@ -207,7 +209,7 @@ def create_group(db: Session, publish: Publish, actor: Principal, payload: NewGr
     if db.scalar(select(Group.id).where(Group.name == payload.name)) is not None:
         raise Conflict(f"a group named '{payload.name}' already exists", {"name": payload.name})
     group = Group(name=payload.name, description=payload.description, kind=GROUP, parent_id=parent_id,
-                  created_by=actor.user_id)
+                  created_by=actor.user_id if actor else None)
     db.add(group)
     try:
         db.flush()
@@ -219,8 +221,9 @@ def create_group(db: Session, publish: Publish, actor: Principal, payload: NewGr
     audit.record(db, "group_created", actor, group_id=group.id,
                  details={"name": group.name, "parent_id": parent_id, "capabilities": sorted(capabilities)})
     publish("permission.changed", {"group_id": group.id, "capabilities": sorted(capabilities),
-                                   "added": sorted(capabilities), "removed": [], "changed_by": actor.user_id,
-                                   "impersonator": actor.impersonator})
+                                   "added": sorted(capabilities), "removed": [],
+                                   "changed_by": actor.user_id if actor else None,
+                                   "impersonator": actor.impersonator if actor else None})
     return group
 
 
@@ -258,15 +261,16 @@ def may_manage_members(actor: Principal, group: Group) -> bool:
     return can(actor, "admin", group_record(group))
 
 
-def change_membership(db: Session, publish: Publish, actor: Principal, group_id: int, user_id: int,
+def change_membership(db: Session, publish: Publish, actor: Principal | None, group_id: int, user_id: int,
                       add: bool) -> bool:
-    """Add (``add``) or remove ``user_id`` in ``group_id``; return True if something changed.
+    """Add (``add``) or remove ``user_id`` in ``group_id``; return True if something changed. ``actor=None``:
+    the command line (no rights check).
 
     Raises NotFound (unknown or invisible group / unknown user), PermissionDenied (may not manage this group's
     members), Conflict (public group, removing a personal group's owner, removing the last administrator).
     """
-    group = visible_group(db, actor, group_id)
-    if not may_manage_members(actor, group):
+    group = visible_group(db, actor, group_id) if actor else get_group_row(db, group_id)
+    if actor is not None and not may_manage_members(actor, group):
         raise PermissionDenied(f"you may not change the members of group {group.name}", {"group_id": group.id})
     if group.kind == PUBLIC:
         raise Conflict("every user is a member of the public group", {"group_id": group.id})
@@ -289,8 +293,9 @@ def change_membership(db: Session, publish: Publish, actor: Principal, group_id:
     audit.record(db, "membership_added" if add else "membership_removed", actor, target_user_id=user.id,
                  group_id=group.id, details={"group": group.name})
     publish("group.membership_changed", {"group_id": group.id, "user_id": user.id,
-                                         "change": "added" if add else "removed", "changed_by": actor.user_id,
-                                         "impersonator": actor.impersonator})
+                                         "change": "added" if add else "removed",
+                                         "changed_by": actor.user_id if actor else None,
+                                         "impersonator": actor.impersonator if actor else None})
     return True
 
 
@@ -314,7 +319,7 @@ def set_capabilities(db: Session, publish: Publish, actor: Principal | None, gro
                                                      GroupCapability.capability.in_(removed)))
         db.add_all([GroupCapability(group_id=group.id, capability=c) for c in added])
         db.flush()
-        audit.record(db, "capabilities_changed", actor, group_id=group.id,
+        audit.record(db, "capabilities_changed", actor, group_id=group.id, target_user_id=group.personal_user_id,
                      details={"group": group.name, "added": added, "removed": removed})
         publish("permission.changed", {"group_id": group.id, "capabilities": sorted(wanted), "added": added,
                                        "removed": removed, "changed_by": actor.user_id if actor else None,
