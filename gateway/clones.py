@@ -93,6 +93,9 @@ def clone_rows(fused: dict, top: int | None = 50, locus: str | None = None,
         junction = seg.get("junction") or {}
         note = saved.get(clone.get("id"), {})
         designation = clone.get("name")
+        if note.get("name") and designation == note["name"]:
+            # the fuse service merged the saved name over the designation: rebuild a short one from the genes
+            designation = " ".join(x for x in (_seg_name(seg, "5"), _seg_name(seg, "4"), _seg_name(seg, "3")) if x)
         rows.append({
             "id": clone.get("id"), "rank": clone.get("top") or position, "position": position,
             "name": designation, "display_name": note.get("name") or designation or f"clone {position}",

@@ -34,6 +34,7 @@ ERROR_STATUSES = {
     409: "Conflicts with the current state",
     413: "Payload too large",
     422: "Request body or query does not match the schema",
+    429: "Too many attempts (see details.retry_after)",
     503: "A service this call needs is unavailable",
 }
 

@@ -196,12 +196,12 @@ class Client:
         return self.get("/configs")
 
     def config_id(self, name_or_id: str | int | None) -> int:
-        """The id of a configuration given by id or name (default: the first usable one)."""
+        """The id of a configuration given by id or name (default: :func:`default_config`)."""
         configs = self.configs()
         if not configs:
             raise ApiError(404, "not_found", "no analysis configuration is available to you")
         if name_or_id is None or name_or_id == "":
-            return configs[0]["id"]
+            return default_config(configs)["id"]
         text = str(name_or_id)
         for config in configs:
             if str(config["id"]) == text or config["name"] == text:
@@ -267,6 +267,17 @@ class Client:
         params = {"top": top} if top else None
         return self.request("GET", f"/sample_sets/{sample_set_id}/results/{config_id}{suffix}",
                             params=params).content
+
+
+def default_config(configs: list[dict]) -> dict:
+    """The configuration used when none is named: the first running the analysis program on all loci
+    ("multi-locus"), else the first running it, else the first."""
+    for wanted in (lambda c: c.get("program") == "vdj" and c.get("classification") == "multi-locus",
+                   lambda c: c.get("program") == "vdj", lambda c: True):
+        for config in configs:
+            if wanted(config):
+                return config
+    raise ApiError(404, "not_found", "no analysis configuration is available to you")
 
 
 def page_url(base_url: str, sample_set_id: int, config_id: int | None = None) -> str:

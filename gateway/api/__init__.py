@@ -15,6 +15,15 @@ bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
 
 def register(app) -> None:
     """Import every area module (their ``operation`` decorators add the routes) and register the blueprint."""
+    from nameko.exceptions import MethodNotFound
+
     from gateway.api import admin, auth, jobs, results, sample_sets, samples  # noqa: F401
+    from gateway.errors import error_response
 
     app.register_blueprint(bp)
+
+    @app.errorhandler(MethodNotFound)
+    def _method_not_found(error):
+        # a service older than this gateway: the feature is unavailable, not a crash of the request
+        return error_response(503, "service_unavailable", f"a service does not offer this operation yet ({error})",
+                              {"component": "service"})

@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import g, jsonify, request
 
 from gateway.api import bp
-from gateway.api.schemas import InitAdminBody, LoginAnswer, LoginBody, PrincipalAnswer, TokenAnswer, TokenBody, \
-    UserAnswer
+from gateway.api.schemas import ChangePasswordBody, ImpersonateBody, InitAdminBody, LoginAnswer, LoginBody, \
+    PrincipalAnswer, ResetPasswordBody, TokenAnswer, TokenBody, UserAnswer
 from gateway.auth import SESSION_COOKIE, call, call_as_user, clear_session_cookies, client_ip, csrf_token_for, \
     require_principal, set_session_cookies
 from gateway.openapi import operation
+from services.common.exceptions import BadRequest
 
 TAG = "auth"
 
@@ -22,7 +23,7 @@ def init_admin(body: InitAdminBody):
 
 
 @operation(bp, "/auth/login", "POST", summary="Log in: sets the session cookie, returns the CSRF token", tag=TAG,
-           body=LoginBody, response=LoginAnswer, auth=False, errors=(401,))
+           body=LoginBody, response=LoginAnswer, auth=False, errors=(401, 429))
 def login(body: LoginBody):
     """Checks the password (auth service) and opens a session. The answer sets the HttpOnly cookie
     ``repseq_session`` and the cookie ``repseq_csrf``; send the CSRF token as ``X-CSRF-Token`` with every unsafe
@@ -58,7 +59,7 @@ def me():
            tag=TAG, body=TokenBody, response=TokenAnswer, status=201)
 def create_token(body: TokenBody):
     """Use it as ``Authorization: Bearer <token>``."""
-    return call_as_user("auth", "create_api_token", body.name)
+    return call_as_user("auth", "create_api_token", body.name, body.expires_in_days)
 
 
 @operation(bp, "/auth/tokens", "GET", summary="The caller's API tokens (without secrets)", tag=TAG,
@@ -72,3 +73,42 @@ def list_tokens():
 def revoke_token(token_id: int):
     call_as_user("auth", "revoke_api_token", token_id)
     return {"revoked": token_id}
+
+
+@operation(bp, "/auth/whoami", "GET", summary="The calling user's account with groups and capabilities", tag=TAG,
+           response=UserAnswer)
+def whoami():
+    return call_as_user("auth", "whoami")
+
+
+@operation(bp, "/auth/password", "PUT", summary="Change one's own password (ends one's other sessions)", tag=TAG,
+           body=ChangePasswordBody, response=UserAnswer, errors=(409,))
+def change_password(body: ChangePasswordBody):
+    return call_as_user("auth", "change_password", body.current_password, body.new_password,
+                        g.get("session_token"))
+
+
+@operation(bp, "/auth/reset", "POST", summary="Choose a new password with a reset token", tag=TAG, auth=False,
+           body=ResetPasswordBody, response=UserAnswer, errors=(401,))
+def reset_password(body: ResetPasswordBody):
+    return call("auth", "reset_password", body.token, body.new_password)
+
+
+@operation(bp, "/auth/impersonate", "POST", summary="Administrators: act as another user in this session",
+           tag=TAG, body=ImpersonateBody, response=PrincipalAnswer)
+def impersonate(body: ImpersonateBody):
+    """Cookie sessions only (the auth service checks the session's own user is an administrator)."""
+    return call("auth", "start_impersonation", _session_token(), body.user_id)
+
+
+@operation(bp, "/auth/impersonate", "DELETE", summary="Stop acting as another user", tag=TAG,
+           response=PrincipalAnswer)
+def stop_impersonation():
+    return call("auth", "stop_impersonation", _session_token())
+
+
+def _session_token() -> str:
+    token = g.get("session_token")
+    if not token:
+        raise BadRequest("impersonation needs a browser session (not an API token)")
+    return token

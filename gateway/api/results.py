@@ -19,17 +19,25 @@ RESULT = "/sample_sets/<int:sample_set_id>/results/<int:config_id>"
 
 
 def fused_result(sample_set_id: int, config_id: int) -> dict:
-    """``fuse.get_fused`` for the caller (NotFound when nothing was fused yet)."""
-    fused = call_as_user("fuse", "get_fused", sample_set_id, config_id)
-    if not fused:
-        raise NotFound("no result yet for this set and configuration",
-                       {"sample_set_id": sample_set_id, "config_id": config_id})
-    return fused
+    """``fuse.get_fused`` for the caller: the latest fused result with the saved analysis merged (404 when
+    nothing was fused yet)."""
+    return call_as_user("fuse", "get_fused", sample_set_id, config_id)
 
 
-def saved_analysis(sample_set_id: int) -> dict | None:
-    """The set's latest saved analysis, or ``None``."""
-    return call_as_user("fuse", "get_analysis", sample_set_id)
+def saved_analysis(fused: dict) -> dict | None:
+    """The saved analysis merged into a served fused result (``None`` if there is none)."""
+    analysis = fused.get("analysis")
+    return analysis if isinstance(analysis, dict) else None
+
+
+def latest_analysis_content(sample_set_id: int, config_id: int) -> dict:
+    """Content of the latest saved analysis of a set and config, or an empty analysis."""
+    try:
+        row = call_as_user("fuse", "get_analysis", sample_set_id, config_id)
+    except NotFound:
+        return {"clones": [], "clusters": [], "tags": {}}
+    content = row.get("content")
+    return content if isinstance(content, dict) else {"clones": [], "clusters": [], "tags": {}}
 
 
 def _attachment(text: str, filename: str, mimetype: str) -> Response:
@@ -52,7 +60,7 @@ def get_clones(sample_set_id: int, config_id: int, query: ClonesQuery):
     """Clones sorted by rank; ``shares[i]`` = reads / segmented reads of sample ``i`` (fraction)."""
     fused = fused_result(sample_set_id, config_id)
     return {"sample_set_id": sample_set_id, "config_id": config_id, "samples": views.samples_view(fused),
-            "clones": views.clone_rows(fused, query.top, query.locus, saved_analysis(sample_set_id))}
+            "clones": views.clone_rows(fused, query.top, query.locus, saved_analysis(fused))}
 
 
 @operation(bp, RESULT + "/qc", "GET", summary="QC per sample: reads, segmented %, loci, main clone, diversity",
@@ -74,7 +82,7 @@ def get_vj_usage(sample_set_id: int, config_id: int, sample_index: int):
            produces="text/tab-separated-values")
 def export_tsv(sample_set_id: int, config_id: int, query: ClonesQuery):
     fused = fused_result(sample_set_id, config_id)
-    rows = views.clone_rows(fused, query.top, query.locus, saved_analysis(sample_set_id))
+    rows = views.clone_rows(fused, query.top, query.locus, saved_analysis(fused))
     return _attachment(views.clone_table_tsv(fused, rows), f"clones-set{sample_set_id}-config{config_id}.tsv",
                        "text/tab-separated-values")
 
@@ -92,31 +100,71 @@ def export_airr(sample_set_id: int, config_id: int, query: ClonesQuery):
 def plot_svg(sample_set_id: int, config_id: int, query: ClonesQuery):
     fused = fused_result(sample_set_id, config_id)
     samples = views.samples_view(fused)
-    rows = views.clone_rows(fused, min(query.top, 20), query.locus, saved_analysis(sample_set_id))
+    rows = views.clone_rows(fused, min(query.top, 20), query.locus, saved_analysis(fused))
     svg = follow_up_svg(rows, samples, views.time_order(samples))
     return _attachment(svg, f"followup-set{sample_set_id}-config{config_id}.svg", "image/svg+xml")
 
 
-@operation(bp, "/sample_sets/<int:sample_set_id>/analysis", "GET", tag=TAG,
-           summary="The set's latest saved analysis (clone names, tags, clusters)", response={"type": "object"})
-def get_analysis(sample_set_id: int):
-    return saved_analysis(sample_set_id) or {"clones": [], "clusters": [], "tags": {}, "samples": {}}
+@operation(bp, RESULT + "/mrd", "GET", tag=TAG, response={"type": "object"},
+           summary="MRD follow-up of the set: each followed clone's fraction per sample, with detection limit")
+def mrd(sample_set_id: int, config_id: int):
+    return call_as_user("fuse", "mrd_view", sample_set_id, config_id)
 
 
-@operation(bp, "/sample_sets/<int:sample_set_id>/analysis", "PUT", tag=TAG, body=AnalysisBody,
-           summary="Save an analysis of the set (a new version; needs the save right)",
-           response={"type": "object"})
-def save_analysis(sample_set_id: int, body: AnalysisBody):
-    return call_as_user("fuse", "save_analysis", sample_set_id, body.model_dump(mode="json", exclude_none=True))
+@operation(bp, RESULT + "/history", "GET", tag=TAG, response={"type": "array", "items": {"type": "object"}},
+           summary="Every fuse recorded for the set and configuration, newest first")
+def fuse_history(sample_set_id: int, config_id: int):
+    return call_as_user("fuse", "list_fused", sample_set_id, config_id)
 
 
-@operation(bp, "/sample_sets/<int:sample_set_id>/clones/<string:clone_id>", "PUT", tag=TAG,
-           body=CloneAnnotationBody, summary="Name or tag one clone (saved in the set's analysis)",
-           response={"type": "object"})
-def annotate_clone(sample_set_id: int, clone_id: str, body: CloneAnnotationBody):
-    """Adds or replaces the clone's entry in the latest analysis and saves it as a new version."""
-    return call_as_user("fuse", "annotate_clone", sample_set_id, clone_id,
-                        body.model_dump(mode="json", exclude_unset=True))
+@operation(bp, RESULT + "/rebuild", "POST", tag=TAG, response={"type": "object"},
+           summary="Fuse the set's results again now (needs the run right)")
+def rebuild(sample_set_id: int, config_id: int):
+    return call_as_user("fuse", "rebuild", sample_set_id, config_id)
+
+
+@operation(bp, RESULT + "/analysis", "GET", tag=TAG, response={"type": "object"},
+           summary="The latest saved analysis (clone names, tags, clusters) of the set and configuration")
+def get_analysis(sample_set_id: int, config_id: int):
+    """404 when none was saved yet."""
+    return call_as_user("fuse", "get_analysis", sample_set_id, config_id)
+
+
+@operation(bp, RESULT + "/analysis/versions", "GET", tag=TAG, response={"type": "array", "items": {"type": "object"}},
+           summary="Saved versions of the analysis, newest first (without content)")
+def list_analyses(sample_set_id: int, config_id: int):
+    return call_as_user("fuse", "list_analyses", sample_set_id, config_id)
+
+
+@operation(bp, RESULT + "/analysis", "PUT", tag=TAG, body=AnalysisBody, errors=(409, 413),
+           summary="Save a new version of the analysis (needs the save right)", response={"type": "object"})
+def save_analysis(sample_set_id: int, config_id: int, body: AnalysisBody):
+    comment = body.comment or ""
+    return call_as_user("fuse", "save_analysis", sample_set_id, config_id,
+                        body.model_dump(mode="json", exclude_none=True, exclude={"comment"}), comment)
+
+
+@operation(bp, RESULT + "/clones/<string:clone_id>", "PUT", tag=TAG, body=CloneAnnotationBody, errors=(409, 413),
+           summary="Name or tag one clone (saved as a new version of the analysis)", response={"type": "object"})
+def annotate_clone(sample_set_id: int, config_id: int, clone_id: str, body: CloneAnnotationBody):
+    """Takes the latest saved analysis, sets this clone's ``name`` / ``tag`` (an empty name removes it) and saves
+    the result as a new version (the fuse service checks the ``save`` right)."""
+    content = latest_analysis_content(sample_set_id, config_id)
+    clones = [c for c in content.get("clones") or [] if isinstance(c, dict)]
+    entry = next((c for c in clones if c.get("id") == clone_id), None)
+    if entry is None:
+        entry = {"id": clone_id}
+        clones.append(entry)
+    changes = body.model_dump(exclude_unset=True)
+    for key, value in changes.items():
+        if value in (None, ""):
+            entry.pop(key, None)
+        else:
+            entry[key] = value
+    content["clones"] = [c for c in clones if set(c) - {"id"}]
+    saved = call_as_user("fuse", "save_analysis", sample_set_id, config_id, content,
+                         f"clone {clone_id[:20]}: {', '.join(sorted(changes)) or 'no change'}")
+    return {"clone_id": clone_id, **{k: entry.get(k) for k in ("name", "tag")}, "analysis": saved}
 
 
 @operation(bp, "/compare", "POST", tag=TAG, body=CompareBody, errors=(413,),
@@ -124,4 +172,4 @@ def annotate_clone(sample_set_id: int, clone_id: str, body: CloneAnnotationBody)
            response={"type": "object"})
 def compare(body: CompareBody):
     """Needs the read right on every result's set; answers a fused .vidjil."""
-    return call_as_user("fuse", "compare", body.results)
+    return call_as_user("fuse", "compare", body.results, body.top)

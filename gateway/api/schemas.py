@@ -7,7 +7,7 @@ Response models allow extra keys: services may add fields without breaking clien
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,6 +43,21 @@ class LoginBody(Request):
 
 class TokenBody(Request):
     name: str = Field(min_length=1, max_length=100, description="what the token is for, e.g. 'lab scripts'")
+    expires_in_days: int | None = Field(None, ge=1, le=3650)
+
+
+class ChangePasswordBody(Request):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+class ResetPasswordBody(Request):
+    token: str = Field(min_length=1, max_length=500)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+class ImpersonateBody(Request):
+    user_id: int = Id
 
 
 class UserAnswer(Answer):
@@ -68,16 +83,36 @@ class PrincipalAnswer(Answer):
 
 class CreateUserBody(Request):
     email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=8, max_length=1024)
+    password: str | None = Field(None, min_length=1, max_length=1024,
+                                 description="omit it to get a reset token with which the user chooses one")
     first_name: str = Field("", max_length=100)
     last_name: str = Field("", max_length=100)
     is_admin: bool = False
 
 
+class UpdateUserBody(Request):
+    email: str | None = Field(None, min_length=3, max_length=254)
+    first_name: str | None = Field(None, max_length=100)
+    last_name: str | None = Field(None, max_length=100)
+    is_active: bool | None = None
+
+
+class PasswordBody(Request):
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class UsersQuery(Request):
+    search: str = Field("", max_length=200)
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0, le=10**9)
+
+
 class GroupBody(Request):
     name: str = Field(min_length=1, max_length=100)
-    info: str = Field("", max_length=1000)
+    description: str = Field("", max_length=1000)
     parent_id: int | None = Field(None, ge=1, le=MAX_ID)
+    capabilities: list[Literal["read", "create", "upload", "run", "save", "admin", "anon"]] | None = Field(
+        None, max_length=7, description="default: read, create, upload, save, admin")
 
 
 class MembershipBody(Request):
@@ -276,13 +311,15 @@ class CloneTable(Answer):
 
 
 class AnalysisBody(Request):
-    """A saved analysis (the web application's annotations: clone names, tags, clusters)."""
+    """A saved analysis (``.analysis``: the users' annotations: clone names and tags, clusters, tag names...)."""
 
     clones: list[dict[str, Any]] = Field(default_factory=list, max_length=100000)
     clusters: list[list[str]] = Field(default_factory=list, max_length=100000)
     tags: dict[str, Any] = Field(default_factory=dict)
     samples: dict[str, Any] = Field(default_factory=dict)
-    info: str | None = Field(None, max_length=10000)
+    data: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict)
+    comment: str | None = Field(None, max_length=1000, description="what changed in this version")
 
 
 class CloneAnnotationBody(Request):
@@ -292,24 +329,15 @@ class CloneAnnotationBody(Request):
 
 class CompareBody(Request):
     results: list[int] = Field(min_length=1, max_length=100, description="ids of analysis results (jobs)")
+    top: int | None = Field(None, ge=1, le=10000, description="clones followed per sample")
 
 
 # -- admin ----------------------------------------------------------------------------------------------------------
-class NewsBody(Request):
-    title: str = Field(min_length=1, max_length=255)
-    message: str = Field("", max_length=10000)
-    priority: Literal["info", "warning", "urgent"] = "info"
-    expires: date | None = None
-
-
-class SettingBody(Request):
-    value: Any = None
-
-
 class AuditQuery(Request):
-    table: str | None = Field(None, max_length=50)
-    record_id: int | None = Field(None, ge=1, le=MAX_ID)
-    user_id: int | None = Field(None, ge=1, le=MAX_ID)
-    q: str | None = Field(None, max_length=200)
-    page: int = Field(1, ge=1, le=100000)
-    per_page: int = Field(100, ge=1, le=1000)
+    action: str | None = Field(None, max_length=100)
+    user_id: int | None = Field(None, ge=1, le=MAX_ID, description="actor, target or impersonator")
+    group_id: int | None = Field(None, ge=1, le=MAX_ID)
+    since: datetime | None = None
+    until: datetime | None = None
+    before_id: int | None = Field(None, ge=1, le=MAX_ID, description="paging: entries older than this id")
+    limit: int = Field(100, ge=1, le=1000)

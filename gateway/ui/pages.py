@@ -59,19 +59,17 @@ def set_fields(sample_set: dict[str, Any]) -> dict[str, Any]:
 
 
 def _site_settings() -> dict[str, Any]:
+    from gateway.api.admin import site_info
+
     try:
-        return {"healthcare_compliance": call("auth", "get_setting", "healthcare_compliance")}
-    except Exception:  # the banner is informative; a missing setting must not break a page
-        return {"healthcare_compliance": None}
+        return site_info()
+    except Exception:  # the banner is informative; it must not break the login page
+        return {"healthcare_compliance": False, "initialized": None}
 
 
 def _news() -> list[dict]:
-    if g.get("principal") is None:
-        return []
-    try:
-        return call_as_user("reporter", "list_news") or []
-    except Exception:  # the news banner must never break a page
-        return []
+    """News items for the banner (none until a service keeps them)."""
+    return []
 
 
 @bp.app_context_processor
@@ -300,11 +298,22 @@ def _latest_jobs(sample_set_id: int) -> dict[tuple[int, int], dict]:
     return latest
 
 
+def default_config_id(configs: list[dict]) -> int | None:
+    """The configuration pre-selected on pages: the first that runs the analysis program on all loci
+    ("multi-locus"), else the first that runs it at all, else the first."""
+    for wanted in (lambda c: c.get("program") == "vdj" and c.get("classification") == "multi-locus",
+                   lambda c: c.get("program") == "vdj", lambda c: True):
+        for config in configs:
+            if wanted(config):
+                return config["id"]
+    return None
+
+
 def _config_id(configs: list[dict]) -> int | None:
     wanted = request.args.get("config")
     if wanted and wanted.isdigit() and any(c["id"] == int(wanted) for c in configs):
         return int(wanted)
-    return configs[0]["id"] if configs else None
+    return default_config_id(configs)
 
 
 @bp.get("/sets/<int:sample_set_id>")
@@ -337,10 +346,7 @@ def results_page(sample_set_id: int, config_id: int):
     if not fused:
         return _page("results.html", sample_set=sample_set, config=config, configs=configs, fused=None,
                      status=404)
-    try:
-        analysis = call_as_user("fuse", "get_analysis", sample_set_id)
-    except RepseqError:
-        analysis = None
+    analysis = fused.get("analysis") if isinstance(fused.get("analysis"), dict) else None
     samples = views.samples_view(fused)
     order = views.time_order(samples)
     rows = views.clone_rows(fused, top, None, analysis)

@@ -262,6 +262,7 @@
   // ---- results page ---------------------------------------------------------------------------------------------
   function initResultsPage(root) {
     const setId = Number(root.dataset.setId);
+    const configId = Number(root.dataset.configId);
     document.querySelectorAll("form.rename").forEach((form) => {
       form.addEventListener("submit", async (event) => {
         event.preventDefault();
@@ -270,7 +271,8 @@
         const button = form.querySelector("button");
         button.disabled = true;
         try {
-          await api("PUT", "/api/v1/sample_sets/" + setId + "/clones/" + encodeURIComponent(cloneId), { name: input.value.trim() });
+          await api("PUT", "/api/v1/sample_sets/" + setId + "/results/" + configId + "/clones/" + encodeURIComponent(cloneId),
+            { name: input.value.trim() });
           const row = form.closest("tr");
           row.classList.add("saved");
           button.textContent = "Saved";
