@@ -151,6 +151,20 @@ PRE_PROCESS_FINISHED = declare(
 )
 
 
+FUSED_UPDATED = declare(
+    "fused.updated", source="fuse", version=1,
+    description="The fused result of a sample set and analysis config was rebuilt (or the rebuild failed, the "
+                "previous fused result being kept).",
+    fields={"sample_set_id": "integer: the sample set", "config_id": "integer: the analysis config",
+            "fused_id": "integer: the fused result (fuse.get_fused ... fused_id)",
+            "status": "string: 'ok' (new fused result), 'failed' (previous one kept) or 'empty' (no result left)",
+            "sample_ids": "array of integers: the samples fused, in display order",
+            "result_ids": "array of integers: their results (jobs service ids)",
+            "clone_count": "integer: clones followed in the fused result",
+            "trigger": "string: analysis.completed, result.deleted, sample.deleted or manual",
+            "error": "string: readable reason when status is 'failed', else empty"},
+)
+
 USER_CREATED = declare(
     "user.created", source="auth", version=1,
     description="An account was created (by an administrator, `repseq admin`, self-registration or a first "

@@ -17,18 +17,24 @@ Semantics follow Vidjil's ``tools/fuse.py`` (see docs/fuse.md and ``vidjil-forma
 - ``overlaps`` holds sample x sample Morisita-Horn and Jaccard matrices computed over **all** clones of each
   result (fuse.py computes them over the followed clones only; all clones are what the indices mean).
 
-Memory: :class:`Fuser` keeps, per sample, only numeric arrays (reads, average read length, coverage, rank) and
-the full clone objects of its top clones; the clone ids of all samples share one dict id -> column. The parsed
+Memory: :class:`Fuser` keeps, per sample, only numeric arrays (64-bit hash of each clone id, reads, average read
+length, coverage, rank; about 30 bytes per clone) and the full clone objects of its top clones. The parsed
 document can be dropped after :meth:`Fuser.add`, so at most one parsed file is alive at a time.
+
+Identity: outside the top clones, ids are compared through Python's 64-bit string hash (SipHash, keyed per
+process). Two different ids share a hash with probability about n^2 / 2^65 (10^6 clones: 3e-8); the top clones'
+ids are compared as strings.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, BinaryIO, Iterable, Mapping
+from typing import Any, BinaryIO, Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -63,6 +69,19 @@ class SampleInfo:
     sample_set_id: int | None = None
 
 
+@contextmanager
+def paused_gc():
+    """Pause the cyclic garbage collector: parsing a result allocates ~10^6 containers and would trigger about a
+    hundred collections for nothing (the documents hold no cycles); pausing halves the parse time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 # -- reading ---------------------------------------------------------------------------------------------------
 
 def parse_result(content: bytes | str | BinaryIO, source: str = "result") -> dict:
@@ -78,7 +97,8 @@ def parse_result(content: bytes | str | BinaryIO, source: str = "result") -> dic
             import gzip
 
             content = gzip.decompress(content)
-        document = json.loads(content)
+        with paused_gc():
+            document = json.loads(content)
     except json.JSONDecodeError as error:
         raise InvalidResult(f"{source}: not valid JSON ({error.msg} at line {error.lineno} column {error.colno})",
                             {"source": source}) from None
@@ -116,6 +136,19 @@ def _first(value: Any, default: Any = 0) -> Any:
     return default if value is None else value
 
 
+def _per_sample_values(clones: list, key: str, default: Any) -> list:
+    """The single-sample value of field ``key`` of every clone (``[x]`` or ``x``; ``default`` when absent).
+    ``default=None`` makes the field required (``KeyError``)."""
+    try:  # fast path: the usual one-element lists everywhere
+        if default is None:
+            return [clone[key][0] for clone in clones]
+        return [(clone.get(key) or (default,))[0] for clone in clones]
+    except (TypeError, IndexError, KeyError):
+        if default is None:
+            return [_first(clone[key], None) for clone in clones]
+        return [_first(clone.get(key), default) for clone in clones]
+
+
 def _count(value: Any, what: str, source: str) -> int:
     value = _first(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != int(value):
@@ -132,7 +165,8 @@ def diversity_indices(counts: Iterable[int]) -> dict[str, float] | None:
     used by ``vdj``); Ds = 1 - sum n_i (n_i - 1) / (N (N - 1)) (Simpson 1949, unbiased form). ``None`` when
     N <= 1 (undefined). Returns ``{"index_H_entropy", "index_E_equitability", "index_Ds_diversity"}``.
     """
-    values = np.asarray([c for c in counts if c > 0], dtype=np.float64)
+    values = np.asarray(counts if isinstance(counts, np.ndarray) else list(counts), dtype=np.float64)
+    values = values[values > 0]
     total = float(values.sum())
     if total <= 1:
         return None
@@ -171,12 +205,12 @@ class _Sample:
     log: str
     original_name: str
     warn: list
-    columns: np.ndarray          # sorted column of each clone
-    reads: np.ndarray            # aligned with columns
+    hashes: np.ndarray           # sorted hash of each clone id
+    reads: np.ndarray            # aligned with hashes
     average_length: np.ndarray
     coverage: np.ndarray
     rank: np.ndarray
-    top_clones: dict[int, dict]  # column -> full clone object, for the sample's top clones
+    top_clones: dict[str, dict]  # id -> full clone object, for the sample's top clones
     clone_total: int = 0         # sum of the reads of the sample's clones
     squares: float = 0.0         # sum of squared reads (Morisita-Horn)
     germlines: dict | None = None
@@ -194,7 +228,6 @@ class Fuser:
         if not isinstance(top, int) or top < 0:
             raise ValueError("top must be an integer >= 0 (0 = follow every clone)")
         self.top = top
-        self._column_of: dict[str, int] = {}
         self._samples: list[_Sample] = []
 
     @property
@@ -203,6 +236,10 @@ class Fuser:
 
     def add(self, document: Mapping[str, Any], info: SampleInfo) -> None:
         """Add one single-sample result (a parsed ``.vidjil`` dict) described by ``info``."""
+        with paused_gc():
+            self._add(document, info)
+
+    def _add(self, document: Mapping[str, Any], info: SampleInfo) -> None:
         source = info.name or f"sample {len(self._samples) + 1}"
         check_result(document, source)
         clones = document.get("clones") or []
@@ -212,44 +249,46 @@ class Fuser:
         n = len(clones)
         try:
             ids = [clone["id"] for clone in clones]
-            reads = np.fromiter((_first(clone["reads"]) for clone in clones), dtype=np.int64, count=n)
-        except (KeyError, TypeError, IndexError):
+            reads = np.asarray(_per_sample_values(clones, "reads", None), dtype=np.int64)
+        except (KeyError, TypeError, IndexError, AttributeError):
             raise InvalidResult(f"{source}: every clone needs an 'id' and 'reads'", {"source": source}) from None
         except (ValueError, OverflowError):
             raise InvalidResult(f"{source}: clone reads must be integers", {"source": source}) from None
         if n and (reads.min() < 0):
             raise InvalidResult(f"{source}: clone reads must be >= 0", {"source": source})
-        if not all(type(cid) is str for cid in ids):
+        if n and set(map(type, ids)) != {str}:
             raise InvalidResult(f"{source}: clone ids must be strings", {"source": source})
         try:
-            average_length = np.fromiter((_first(c.get("_average_read_length"), 0.0) or 0.0 for c in clones),
-                                         dtype=np.float32, count=n)
-            coverage = np.fromiter((_first(c.get("_coverage"), 0.0) or 0.0 for c in clones),
-                                   dtype=np.float32, count=n)
+            average_length = np.asarray(_per_sample_values(clones, "_average_read_length", 0.0), dtype=np.float32)
+            coverage = np.asarray(_per_sample_values(clones, "_coverage", 0.0), dtype=np.float32)
             tops = [c.get("top") for c in clones]
-        except (TypeError, ValueError, AttributeError):
+        except (TypeError, ValueError, AttributeError, IndexError):
             raise InvalidResult(f"{source}: malformed clone fields (_average_read_length, _coverage)",
                                 {"source": source}) from None
+        if reads.ndim != 1 or average_length.ndim != 1 or coverage.ndim != 1:
+            raise InvalidResult(f"{source}: clone reads, _average_read_length and _coverage must be numbers",
+                                {"source": source})
 
         # Rank: the file's `top` when every clone has one (as fuse.py), else the rank by reads.
-        if n and all(type(t) is int for t in tops):
+        if n and set(map(type, tops)) == {int}:
             rank = np.asarray(tops, dtype=np.int64)
         else:
             order = np.argsort(-reads, kind="stable")
             rank = np.empty(n, dtype=np.int64)
             rank[order] = np.arange(1, n + 1)
 
-        # One column per distinct id over all samples (dict insertion order = column number).
-        column_of = self._column_of
-        columns = np.fromiter((column_of.setdefault(cid, len(column_of)) for cid in ids), dtype=np.int64, count=n)
-        order = np.argsort(columns, kind="stable")
-        columns = columns[order]
-        if n > 1 and bool((columns[1:] == columns[:-1]).any()):
-            duplicate = ids[int(order[1:][columns[1:] == columns[:-1]][0])]
-            raise InvalidResult(f"{source}: clone id {duplicate[:60]!r} appears twice", {"source": source})
+        # Clones are keyed by a 64-bit hash of their id (sorted, for vectorised matching between samples); the
+        # id strings themselves are not kept, except those of the top clones (see docs/fuse.md, "Identity").
+        hashes = np.fromiter(map(hash, ids), dtype=np.int64, count=n)
+        order = np.argsort(hashes, kind="stable")
+        hashes = hashes[order]
+        for k in np.flatnonzero(hashes[1:] == hashes[:-1]).tolist():
+            first, second = ids[int(order[k])], ids[int(order[k + 1])]
+            if first == second:
+                raise InvalidResult(f"{source}: clone id {first[:60]!r} appears twice", {"source": source})
 
         selected = np.flatnonzero(rank <= self.top) if self.top else np.arange(n)
-        top_clones = {int(column_of[ids[i]]): clones[i] for i in selected.tolist()}
+        top_clones = {ids[i]: clones[i] for i in selected.tolist()}
 
         total = _count(reads_block.get("total", 0), "reads.total", source)
         segmented = _count(reads_block.get("segmented", reads_block.get("total", 0)), "reads.segmented", source)
@@ -276,7 +315,7 @@ class Fuser:
             log=str(_first(samples_block.get("log"), "")),
             original_name=str(info.original_name or _first(samples_block.get("original_names"), "") or info.name),
             warn=list(document.get("warn") or []),
-            columns=columns, reads=reads[order], average_length=average_length[order], coverage=coverage[order],
+            hashes=hashes, reads=reads[order], average_length=average_length[order], coverage=coverage[order],
             rank=rank[order], top_clones=top_clones,
             clone_total=int(reads.sum()), squares=float((reads_float * reads_float).sum()),
             germlines=document.get("germlines") if isinstance(document.get("germlines"), dict) else None,
@@ -285,12 +324,17 @@ class Fuser:
     @staticmethod
     def _diversity_of(clones: list, reads: np.ndarray) -> dict | None:
         """Per-locus and 'all' indices computed from the file's clones (for files without ``diversity``)."""
-        by_locus: dict[str, list[int]] = {}
-        for clone, count in zip(clones, reads.tolist()):
-            by_locus.setdefault(str(clone.get("germline") or "undetermined"), []).append(count)
-        by_locus["all"] = reads.tolist()
+        loci = [clone.get("germline") or "undetermined" for clone in clones]
+        names = list(dict.fromkeys(loci))
+        if len(names) == 1:
+            groups = {str(names[0]): reads}
+        else:
+            index_of = {name: index for index, name in enumerate(names)}
+            codes = np.fromiter(map(index_of.__getitem__, loci), dtype=np.int64, count=len(loci))
+            groups = {str(name): reads[codes == index] for index, name in enumerate(names)}
+        groups["all"] = reads
         result: dict[str, dict] = {key: {} for key in DIVERSITY_KEYS}
-        for locus, counts in by_locus.items():
+        for locus, counts in groups.items():
             indices = diversity_indices(counts)
             if indices:
                 for key, value in indices.items():
@@ -302,10 +346,14 @@ class Fuser:
         """The fused ``.vidjil`` dict (see the module docstring). Raises ``ValueError`` if no sample was added."""
         if not self._samples:
             raise ValueError("nothing to fuse: no sample added")
+        with paused_gc():
+            return self._result(now)
+
+    def _result(self, now: datetime | None) -> dict:
         samples = self._samples
         count = len(samples)
-        followed = sorted({column for sample in samples for column in sample.top_clones})
-        followed_array = np.asarray(followed, dtype=np.int64)
+        followed = list(dict.fromkeys(clone_id for sample in samples for clone_id in sample.top_clones))
+        followed_hashes = np.fromiter(map(hash, followed), dtype=np.int64, count=len(followed))
 
         # reads / ranks / lengths of every followed clone in every sample (0 / no rank where absent)
         shape = (count, len(followed))
@@ -314,12 +362,11 @@ class Fuser:
         lengths = np.zeros(shape, dtype=np.float64)
         coverages = np.zeros(shape, dtype=np.float64)
         for index, sample in enumerate(samples):
-            if not len(sample.columns) or not len(followed):
+            if not len(sample.hashes) or not followed:
                 continue
-            position = np.searchsorted(sample.columns, followed_array)
-            position_clipped = np.minimum(position, len(sample.columns) - 1)
-            found = sample.columns[position_clipped] == followed_array
-            where = position_clipped[found]
+            position = np.minimum(np.searchsorted(sample.hashes, followed_hashes), len(sample.hashes) - 1)
+            found = sample.hashes[position] == followed_hashes
+            where = position[found]
             reads[index, found] = sample.reads[where]
             ranks[index, found] = sample.rank[where]
             lengths[index, found] = sample.average_length[where]
@@ -329,9 +376,8 @@ class Fuser:
         best_rank = ranks.min(axis=0) if len(followed) else np.zeros(0, dtype=np.int64)
         clone_order = sorted(range(len(followed)), key=lambda j: (int(best_rank[j]), int(best_sample[j]),
                                                                   -int(reads[:, j].sum())))
-        ids = list(self._column_of)
-        clones = [self._fused_clone(ids[followed[j]], followed[j], int(best_sample[j]), int(best_rank[j]),
-                                    reads[:, j], lengths[:, j], coverages[:, j]) for j in clone_order]
+        clones = [self._fused_clone(followed[j], int(best_sample[j]), int(best_rank[j]), reads[:, j],
+                                    lengths[:, j], coverages[:, j]) for j in clone_order]
 
         loci = sorted({locus for s in samples for locus in s.germline} | {locus for s in samples
                                                                           for locus in s.clone_counts})
@@ -367,7 +413,7 @@ class Fuser:
             "overlaps": self.overlaps(),
             "clones": clones,
             "fuse": {"top": self.top, "followed_clones": len(clones),
-                     "clones_per_sample": [int(len(s.columns)) for s in samples]},
+                     "clones_per_sample": [int(len(s.hashes)) for s in samples]},
         }
         germlines = next((s.germlines for s in samples if s.germlines), None)
         if germlines:
@@ -377,17 +423,17 @@ class Fuser:
             fused["warn"] = warnings
         return fused
 
-    def _fused_clone(self, clone_id: str, column: int, best: int, best_rank: int, reads: np.ndarray, lengths: np.ndarray,
+    def _fused_clone(self, clone_id: str, best: int, best_rank: int, reads: np.ndarray, lengths: np.ndarray,
                      coverages: np.ndarray) -> dict:
         samples = self._samples
-        representative = samples[best].top_clones[column]
+        representative = samples[best].top_clones[clone_id]
         clone = {key: value for key, value in representative.items() if key not in PER_SAMPLE_CLONE_FIELDS}
         clone["id"] = clone_id
         clone["top"] = best_rank
         clone["reads"] = reads.tolist()
         clone["_average_read_length"] = [round(float(v), 1) for v in lengths]
         clone["_coverage"] = [round(float(v), 3) for v in coverages]
-        in_top = [s.top_clones.get(column) for s in samples]
+        in_top = [s.top_clones.get(clone_id) for s in samples]
         clone["_coverage_info"] = [str(_first(c.get("_coverage_info"), "")) if c else "" for c in in_top]
         if any(c is not None and "normalized_reads" in c for c in in_top):
             clone["normalized_reads"] = [_first(c.get("normalized_reads"), None) if c else None for c in in_top]
@@ -447,21 +493,22 @@ class Fuser:
         cross = np.zeros((count, count), dtype=np.float64)
         shared = np.zeros((count, count), dtype=np.float64)
         present = [sample.reads > 0 for sample in samples]
-        if count > 1 and self._column_of:
-            columns = np.concatenate([s.columns[p] for s, p in zip(samples, present)])
+        if count > 1:
+            hashes = np.concatenate([s.hashes[p] for s, p in zip(samples, present)])
             owners = np.concatenate([np.full(int(p.sum()), i, dtype=np.int64) for i, p in enumerate(present)])
             values = np.concatenate([s.reads[p] for s, p in zip(samples, present)]).astype(np.float64)
-            multiplicity = np.bincount(columns, minlength=len(self._column_of))
-            keep = multiplicity[columns] >= 2
-            columns, owners, values = columns[keep], owners[keep], values[keep]
-            if len(columns):
-                unique, local = np.unique(columns, return_inverse=True)
+            unique, local = np.unique(hashes, return_inverse=True)
+            keep = np.bincount(local, minlength=len(unique))[local] >= 2  # clones in two samples or more
+            local, owners, values = local[keep], owners[keep], values[keep]
+            if len(local):
+                _, local = np.unique(local, return_inverse=True)
                 order = np.argsort(local, kind="stable")
                 local, owners, values = local[order], owners[order], values[order]
+                columns = int(local[-1]) + 1
                 block = max(1, _OVERLAP_BLOCK_BYTES // (8 * count))
-                for start in range(0, len(unique), block):
+                for start in range(0, columns, block):
                     lo, hi = np.searchsorted(local, [start, start + block])
-                    matrix = np.zeros((count, min(block, len(unique) - start)), dtype=np.float64)
+                    matrix = np.zeros((count, min(block, columns - start)), dtype=np.float64)
                     matrix[owners[lo:hi], local[lo:hi] - start] = values[lo:hi]
                     cross += matrix @ matrix.T
                     binary = (matrix > 0).astype(np.float64)
@@ -491,6 +538,32 @@ def fuse(inputs: Iterable[tuple[Mapping[str, Any], SampleInfo]], top: int = DEFA
     for document, info in inputs:
         fuser.add(document, info)
     return fuser.result(now=now)
+
+
+def fuse_sources(sources: Iterable[tuple[Callable[[], bytes], SampleInfo]], top: int = DEFAULT_TOP,
+                 now: datetime | None = None) -> dict:
+    """Fuse results loaded one at a time: ``sources`` yields ``(load, info)`` where ``load()`` returns the bytes
+    of one ``.vidjil`` file (from S3, disk...). Only one parsed document is alive at a time.
+
+    Raises :class:`InvalidResult` naming the sample (``info.name``) whose file is not a valid result.
+    """
+    fuser = Fuser(top=top)
+    with paused_gc():  # for the whole loop: re-enabling between files would scan every object kept so far
+        for load, info in sources:
+            document = parse_result(load(), source=_describe(info))
+            fuser.add(document, info)
+            del document
+        return fuser.result(now=now)
+
+
+def _describe(info: SampleInfo) -> str:
+    """How errors name an input: ``sample 7 "d30" (result 12)``."""
+    words = [f"sample {info.sample_id}" if info.sample_id is not None else "sample"]
+    if info.name:
+        words.append(json.dumps(info.name, ensure_ascii=False))
+    if info.result_id is not None:
+        words.append(f"(result {info.result_id})")
+    return " ".join(words)
 
 
 # -- views over a fused result ---------------------------------------------------------------------------------
