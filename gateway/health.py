@@ -15,12 +15,11 @@ import time
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify
-from kombu import Connection
 from nameko.exceptions import RpcTimeout, UnknownService
 
 from services.common.config import SERVICE_NAMES, Settings
 from services.common.db import create_engine_for_url, database_url, ping
-from services.common.health import DOWN, OK, failure, run_check
+from services.common.health import DOWN, OK, broker_ping, failure, run_check
 from services.common.storage import ObjectStore
 
 bp = Blueprint("health", __name__)
@@ -63,24 +62,40 @@ class HealthChecker:
                 "error": "; ".join(failing) or None, "checks": report.get("checks", {})}
 
     def _broker(self) -> None:
-        with Connection(self.settings.amqp_uri, connect_timeout=self.timeout) as connection:
-            connection.ensure_connection(max_retries=1, timeout=self.timeout)
+        broker_ping(self.settings.amqp_uri, self.timeout)
 
     def check(self) -> dict[str, Any]:
-        """Return the /health body; never raises, never takes much longer than :data:`DEADLINE`."""
+        """Return the /health body; never raises, never takes much longer than :data:`DEADLINE`.
+
+        The broker is checked first (a refused connection answers at once); services are asked over RPC only
+        when it answers, so a broker outage never ties up threads in connection retries.
+        """
         started = time.monotonic()
-        futures = {name: self.executor.submit(self._service, name) for name in self.services}
-        futures["broker"] = self.executor.submit(run_check, self._broker)
-        futures["database"] = self.executor.submit(run_check, lambda: ping(self.engine))
-        futures["object_store"] = self.executor.submit(run_check, self.store.ping)
-        components = {}
+        futures = {"broker": self.executor.submit(run_check, self._broker),
+                   "database": self.executor.submit(run_check, lambda: ping(self.engine)),
+                   "object_store": self.executor.submit(run_check, self.store.ping)}
+        components: dict[str, Any] = {}
+
+        def remaining() -> float:
+            return max(0.0, DEADLINE - (time.monotonic() - started))
+
+        try:
+            components["broker"] = futures.pop("broker").result(timeout=remaining())
+        except concurrent.futures.TimeoutError:
+            components["broker"] = {"status": DOWN, "latency_ms": None, "error": f"no answer within {DEADLINE} s"}
+        if components["broker"]["status"] == OK:
+            futures.update({name: self.executor.submit(self._service, name) for name in self.services})
+        else:
+            for name in self.services:
+                components[name] = {"status": DOWN, "latency_ms": None, "error": "message broker unreachable"}
         for name, future in futures.items():
-            remaining = max(0.0, DEADLINE - (time.monotonic() - started))
             try:
-                components[name] = future.result(timeout=remaining)
+                components[name] = future.result(timeout=remaining())
             except concurrent.futures.TimeoutError:
                 components[name] = {"status": DOWN, "latency_ms": None,
                                     "error": f"no answer within {DEADLINE} s"}
+        order = [*self.services, "broker", "database", "object_store"]
+        components = {name: components[name] for name in order}
         status = OK if all(c["status"] == OK for c in components.values()) else DOWN
         return {"status": status, "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
                 "components": components}

@@ -38,6 +38,24 @@ def service_report(service: str, checks: dict[str, Callable[[], Any]]) -> dict[s
     return {"service": service, "status": status, "checks": results}
 
 
+def broker_ping(amqp_uri: str, timeout: float) -> None:
+    """Open and close one AMQP connection to ``amqp_uri`` without retries (raises on refusal, bad login or
+    unknown vhost, or after ``timeout`` seconds)."""
+    import amqp
+    from kombu import Connection
+
+    info = Connection(amqp_uri)
+    connection = amqp.Connection(host=f"{info.hostname}:{info.port or 5672}", userid=info.userid,
+                                 password=info.password, virtual_host=info.virtual_host or "/",
+                                 connect_timeout=timeout)
+    try:
+        connection.connect()
+    except BaseException:
+        connection.collect()
+        raise
+    connection.close()
+
+
 def database_check(engine) -> Callable[[], None]:
     """A check that runs ``SELECT 1`` on ``engine``."""
     from services.common.db import ping

@@ -59,10 +59,9 @@ def retry_with_backoff(what: str, attempt: Callable[[], None], timeout: float,
 
 def check_broker(settings: Settings) -> None:
     """Open and close one AMQP connection (raises if RabbitMQ is unreachable or refuses the login)."""
-    from kombu import Connection
+    from services.common.health import broker_ping
 
-    with Connection(settings.amqp_uri, connect_timeout=3) as connection:
-        connection.ensure_connection(max_retries=1)
+    broker_ping(settings.amqp_uri, timeout=3)
 
 
 def check_database(settings: Settings, service: str) -> None:
