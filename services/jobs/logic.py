@@ -190,7 +190,11 @@ class Launched:
 
 
 def _sample_input(sample: dict) -> tuple[str, str, str]:
-    """``(bucket, key, name)`` of a sample's stored file, or NoInputFile."""
+    """``(bucket, key, name)`` of a sample's stored file, or NoInputFile. A file of a mounted directory has an
+    empty bucket and its absolute path as key (workers must see the same mount)."""
+    if sample.get("source") == "mounted" and sample.get("source_path"):
+        path = sample["source_path"]
+        return "", path, sample.get("filename") or path.rsplit("/", 1)[-1]
     key = sample.get("object_key")
     bucket = sample.get("bucket")
     if not key:
@@ -202,6 +206,15 @@ def _sample_input(sample: dict) -> tuple[str, str, str]:
 def latest_pre_process_job(session: Session, sample_id: int) -> Job | None:
     return session.scalars(select(Job).where(Job.kind == states.PRE_PROCESS, Job.sample_id == sample_id)
                            .order_by(Job.id.desc()).limit(1)).first()
+
+
+def needs_pre_process(session: Session, sample: dict) -> bool:
+    """True when ``sample`` is an R1/R2 pair whose current files have no pre-process job yet (never run, or the
+    files were replaced since)."""
+    if not sample.get("object_key2"):
+        return False
+    pre = latest_pre_process_job(session, int(sample["id"]))
+    return pre is None or pre.input_key != sample.get("object_key") or pre.input_key2 != sample.get("object_key2")
 
 
 def create_job(session: Session, principal: Principal, settings, *, kind: str, sample: dict,
@@ -233,7 +246,7 @@ def create_job(session: Session, principal: Principal, settings, *, kind: str, s
         job.program, job.command = config.program, config.command
     launched = Launched(job=job)
     waiting_reason = None
-    if kind != states.PRE_PROCESS:
+    if kind != states.PRE_PROCESS and sample.get("object_key2"):
         pre = latest_pre_process_job(session, sample_id)
         if pre is not None and pre.state in states.ACTIVE:
             waiting_reason = f"waiting for pre-process job {pre.id}"
@@ -464,6 +477,26 @@ def cancel(session: Session, job: Job) -> list[tuple[str, dict]]:
     finish(job, states.CANCELLED, "cancelled before it started")
     job.cancel_requested = True
     return [failed_event(job)]
+
+
+def sample_deleted(session: Session, sample_id: int, results_deleted: bool) -> tuple[list[tuple[str, dict]],
+                                                                                     list[tuple[str, str]]]:
+    """The samples service deleted a sample's raw files (and maybe its results): cancel its active jobs; with
+    ``results_deleted`` also delete its result rows. Returns ``(events, objects to delete as (bucket, key))``."""
+    events: list[tuple[str, dict]] = []
+    objects: list[tuple[str, str]] = []
+    for job in session.scalars(select(Job).where(Job.sample_id == sample_id, Job.state.in_(states.ACTIVE))).all():
+        events += cancel(session, job)
+        job.reason = "the sample was deleted"
+    if results_deleted:
+        for result in session.scalars(select(Result).where(Result.sample_id == sample_id)).all():
+            objects += [(result.bucket, k) for k in (result.vidjil_key, result.airr_key, result.log_key,
+                                                     result.extra_key) if k]
+            events.append(("result.deleted", {"result_id": result.id, "job_id": result.job_id,
+                                              "sample_id": result.sample_id, "sample_set_id": result.sample_set_id,
+                                              "config_id": result.config_id}))
+            session.delete(result)
+    return events, objects
 
 
 # -- queries -----------------------------------------------------------------------------------------------------

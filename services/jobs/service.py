@@ -13,8 +13,8 @@ from nameko.timer import timer
 
 from services.common.config import Settings
 from services.common.db import Database
-from services.common.entrypoints import rpc
-from services.common.events import EventPublisher
+from services.common.entrypoints import event_handler, rpc
+from services.common.events import Envelope, EventPublisher
 from services.common.exceptions import BadRequest, NotFound
 from services.common.health import database_check, service_report, storage_check
 from services.common.principal import Principal
@@ -151,6 +151,8 @@ class JobsService:
             raise BadRequest(f"sample {sample_id} is not in sample set {sample_set_id}",
                              {"sample_id": sample_id, "sample_set_id": sample_set_id})
         kind = states.GREP_READS if grep_reads else states.ANALYSIS
+        if logic.needs_pre_process(self.db, sample):
+            self._start_pre_process(caller, sample, sample_set_id, sample.get("pre_process_id"))
         launched = logic.create_job(self.db, caller, self.settings, kind=kind, sample=sample,
                                     sample_set_id=sample_set_id, config=config, grep_reads=grep_reads,
                                     sequences_bucket=self.settings.bucket_sequences)
@@ -220,16 +222,22 @@ class JobsService:
         ``run`` on the set and access to the pre-process. Returns the job dict."""
         caller = Principal.from_dict(principal)
         self._authorize(principal, "run", logic._int(sample_set_id, "sample_set_id"))
+        sample = self.samples.get_sample(principal, sample_id)
+        return logic.job_dict(self._start_pre_process(caller, sample, sample_set_id, pre_process_id))
+
+    def _start_pre_process(self, caller, sample, sample_set_id, pre_process_id) -> Job:
+        if pre_process_id is None:
+            raise BadRequest(f"sample {sample['id']} has two files (R1/R2) but no pre-process to merge them",
+                             {"sample_id": sample["id"]})
         pre = self.db.get(PreProcess, logic._int(pre_process_id, "pre_process_id"))
         if pre is None or not logic.may_use(caller, pre):
             raise NotFound(f"pre-process {pre_process_id} does not exist", {"pre_process_id": pre_process_id})
-        sample = self.samples.get_sample(principal, sample_id)
         launched = logic.create_job(self.db, caller, self.settings, kind=states.PRE_PROCESS, sample=sample,
                                     sample_set_id=sample_set_id, pre_process=pre,
                                     sequences_bucket=self.settings.bucket_sequences)
         self.db.commit()
         self._queue([launched.job])
-        return logic.job_dict(launched.job)
+        return launched.job
 
     # -- jobs ----------------------------------------------------------------------------------------------------
     @rpc
@@ -383,6 +391,21 @@ class JobsService:
         """Worker protocol: the worker exits."""
         logic.worker_stopped(self.db, parse(WorkerInfo, worker))
         return True
+
+    # -- events from other services -------------------------------------------------------------------------------
+    @event_handler("samples", "sample.deleted")
+    def on_sample_deleted(self, payload):
+        """Cancel the active jobs of a deleted sample; delete its results when the samples service says so
+        (``results_deleted``), dispatching ``result.deleted`` for each."""
+        data = Envelope.parse(payload, "sample.deleted").data
+        events, objects = logic.sample_deleted(self.db, int(data["sample_id"]), bool(data.get("results_deleted")))
+        self.db.commit()
+        for bucket, key in objects:
+            try:
+                self.storage.delete(bucket, key)
+            except Exception as error:
+                log.warning("could not delete %s/%s: %s", bucket, key, error)
+        self._emit(events)
 
     # -- watchdog ------------------------------------------------------------------------------------------------
     @timer(interval=10)

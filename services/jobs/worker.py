@@ -340,6 +340,12 @@ class Worker:
             return RunOutcome("FAILED", f"worker error: {type(error).__name__}: {error}", files)
 
     def _fetch(self, bucket: str, key: str, path: Path) -> None:
+        """Stream ``bucket/key`` into ``path``; an empty bucket means a file of a mounted directory (linked)."""
+        if not bucket:
+            if not Path(key).is_file():
+                raise programs_error(f"mounted file {key} is not readable on worker {self.hostname}")
+            path.symlink_to(key)
+            return
         with open(path, "wb") as handle:
             self.store.download_to(bucket, key, handle)
 
@@ -432,6 +438,12 @@ class Worker:
                 pid = int(parts[1])
                 if pid != os.getpid() and not _pid_alive(pid):
                     shutil.rmtree(folder, ignore_errors=True)
+
+
+def programs_error(message: str) -> Exception:
+    from services.jobs.programs import ProgramError
+
+    return ProgramError(message)
 
 
 def _kill_group(process: subprocess.Popen) -> None:

@@ -41,7 +41,7 @@ CONFIGS = [
 ]
 
 PRE_PROCESSES = [
-    dict(name="FLASH merge", command="flash --quiet --to-stdout &file1& &file2& > &result&",
+    dict(name="FLASH merge", command="flash --quiet --max-overlap 300 --to-stdout &file1& &file2& > &result&",
          description="Merge overlapping paired-end reads R1/R2 with FLASH (Debian package flash); unmerged "
                      "pairs are dropped."),
     dict(name="vsearch merge", command="vsearch --quiet --fastq_mergepairs &file1& --reverse &file2& "
