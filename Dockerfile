@@ -6,6 +6,8 @@ ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 REPSEQ
 WORKDIR /app
 
 # Dependencies first (cached while only the code changes).
+# flash and vsearch: the shipped pre-processes (paired-end merging) run by the job workers.
+RUN apt-get update && apt-get install -y --no-install-recommends flash vsearch && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 RUN mkdir -p services gateway repseq vdj && touch services/__init__.py gateway/__init__.py repseq/__init__.py \
         vdj/__init__.py && pip install ".[germline]" && pip uninstall -y repseq-server
