@@ -77,9 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-e", "--e-value", type=float, default=1.0,
                         help="maximal e-value of the k-mer detection (expected false detections in the file; default: 1)")
     parser.add_argument("--merge-distance", type=_non_negative_int, default=2,
-                        help="windows within this edit distance of a much larger one are merged into it; 0 = off (default: 2)")
-    parser.add_argument("--merge-ratio", type=float, default=3.0,
-                        help="a window is merged only into one with at least this many times its reads (default: 3)")
+                        help="windows within this edit distance of a larger one are merged into it when their read "
+                             "count is explained by sequencing errors; 0 = off (default: 2)")
+    parser.add_argument("--merge-far-distance", type=_non_negative_int, default=None,
+                        help="the same for single-read windows, up to this edit distance (default: window/10)")
+    parser.add_argument("--error-rate", type=float, default=0.01,
+                        help="sequencing error rate per base assumed by the merging (default: 0.01)")
     parser.add_argument("--consensus-reads", type=_positive_int, default=30,
                         help="reads kept per window for the consensus (the longest; default: 30)")
     parser.add_argument("-s", "--seed", default=None,
@@ -128,15 +131,15 @@ def main(argv: list[str] | None = None) -> int:
         window=args.window, min_reads=args.min_reads, max_designations=args.max_designations,
         max_clones=args.max_clones, evalue=args.e_value, threads=args.threads,
         read_assignments=args.read_assignments, merge_distance=args.merge_distance,
-        merge_ratio=args.merge_ratio, consensus_reads=args.consensus_reads, progress=args.progress,
+        merge_far_distance=args.merge_far_distance, merge_error_rate=args.error_rate, consensus_reads=args.consensus_reads, progress=args.progress,
         **({"seed": args.seed} if args.seed else {}),
         commandline="python -m vdj " + " ".join(shlex.quote(a) for a in raw_argv))
     try:
+        output_dir.mkdir(parents=True, exist_ok=True)
         if args.read_assignments:
             parent = Path(args.read_assignments).resolve().parent
             if not parent.is_dir():
                 raise InputError(f"{args.read_assignments}: directory {parent} does not exist")
-        output_dir.mkdir(parents=True, exist_ok=True)
         result = analyze(args.input, options)
         result.write_vidjil(output_dir / f"{basename}.vidjil")
         result.write_airr(output_dir / f"{basename}.tsv")

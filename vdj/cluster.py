@@ -7,12 +7,17 @@ substitutions per base on a 50-nt window). Here, after counting:
 1. *Shrunk windows* (reads too short for the full window, ``SEG changed w``) are centred
    substrings of their clone's full window (:mod:`vdj.detect` centres them on the same junction):
    each goes to the most abundant full window that has it at its centre.
-2. *Error windows*: windows are visited by decreasing read count; a window within edit distance
-   ``max_distance`` (default 2; substitutions and indels) of an already kept window with at least
-   ``ratio`` times its reads (default 3) is merged into it, otherwise it is kept as a clone.
-   Candidates come from a pigeonhole index: with d edits, one of d+1 blocks of the window is
-   unchanged (possibly shifted by <= d), so only kept windows sharing a block are compared, with
-   edlib (Šošić & Šikić, Bioinformatics 2017).
+2. *Error windows*: windows are visited by decreasing read count; a window within a small edit
+   distance (substitutions and indels) of an already kept window is merged into the most abundant
+   such window when its read count is explained by sequencing errors of that window
+   (:func:`is_error_window`: Poisson model of the reads expected with that many errors, at an
+   assumed error rate of 1 %), otherwise it is kept as a clone. Distinct clones are often only a
+   few edits apart (same V and J, short N): a ratio of read counts alone would merge them. At 0.5 %
+   errors per base a 50-nt window has 3+ errors in 0.2 % of reads, so single-read windows are
+   also tested up to w/10 edits. Candidates
+   come from pigeonhole indexes: with d edits, one of d+1 blocks of the window is unchanged
+   (possibly shifted by <= d), so only kept windows sharing a block are compared, with edlib
+   (Šošić & Šikić, Bioinformatics 2017).
 
 Memory: one :class:`WindowEntry` per distinct window, each holding at most ``max_reads`` reads
 (the longest ones) for the consensus; never all reads.
@@ -21,6 +26,7 @@ Memory: one :class:`WindowEntry` per distinct window, each holding at most ``max
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field
 
 import edlib
@@ -129,12 +135,95 @@ def _blocks(length: int, n_blocks: int) -> list[tuple[int, int]]:
     return [(bounds[i], bounds[i + 1]) for i in range(n_blocks)]
 
 
-def cluster_windows(table: WindowTable, window_length: int, max_distance: int = 2, ratio: float = 3.0
+class _HeadIndex:
+    """Pigeonhole index of kept windows for edit distance <= ``distance`` (``distance`` + 1 blocks)."""
+
+    def __init__(self, distance: int):
+        self.distance = distance
+        self.n_blocks = distance + 1
+        self.blocks: dict[tuple[int, str], list[str]] = {}
+
+    def add(self, window: str) -> None:
+        for b, (start, end) in enumerate(_blocks(len(window), self.n_blocks)):
+            self.blocks.setdefault((b, window[start:end]), []).append(window)
+
+    def candidates(self, window: str) -> set[str]:
+        found: set[str] = set()
+        length = len(window)
+        d = self.distance
+        for b, (start, end) in enumerate(_blocks(length, self.n_blocks)):
+            size = end - start
+            for shift in range(-d, d + 1):
+                s = start + shift
+                if 0 <= s and s + size <= length:
+                    found.update(self.blocks.get((b, window[s:s + size]), ()))
+        return found
+
+
+def _poisson_quantile(mean: float, probability: float = 1 - 1e-6) -> int:
+    """Smallest k with P(X <= k) >= probability for X ~ Poisson(mean)."""
+    term = math.exp(-mean)
+    total = term
+    k = 0
+    while total < probability and k < 10_000:
+        k += 1
+        term *= mean / k
+        total += term
+    return k
+
+
+def is_error_window(count: int, head_count: int, distance: int, length: int, error_rate: float) -> bool:
+    """Whether a window with ``count`` reads at edit ``distance`` from a window with ``head_count``
+    reads is explained by sequencing errors of the latter.
+
+    A given variant with d errors gets on average head_count x (e/3)^d reads: the window is an
+    error variant when its count is within the (1 - 1e-6) Poisson quantile of that (strict, as
+    every window of a large run is tested against every nearby head). A single-read window
+    is also one when the head is expected to produce reads with d errors at all
+    (head_count x C(length, d) x e^d >= 0.01). The head must have at least twice the reads.
+    """
+    if head_count < 2 * count or distance <= 0:
+        return distance == 0 and head_count >= count
+    per_variant = head_count * (error_rate / 3) ** distance
+    if count <= _poisson_quantile(per_variant):
+        return True
+    if count == 1:
+        return head_count * math.comb(length, distance) * error_rate ** distance >= 0.01
+    return False
+
+
+def _nearest_head(window: str, count: int, index: _HeadIndex, counts: dict[str, int], error_rate: float):
+    """The head of which ``window`` is an error variant (:func:`is_error_window`): the nearest in
+    edit distance, then the most abundant; None when there is none within the index's distance."""
+    best = None
+    best_key = None
+    limit = index.distance
+    for head in index.candidates(window):
+        head_count = counts[head]
+        if head_count < 2 * count:
+            continue
+        distance = edlib.align(window, head, mode="NW", task="distance", k=limit)["editDistance"]
+        if distance < 0:
+            continue
+        key = (distance, -head_count, head)
+        if best_key is not None and key >= best_key:
+            continue
+        if is_error_window(count, head_count, distance, len(window), error_rate):
+            best, best_key = head, key
+            limit = distance
+    return best
+
+
+def cluster_windows(table: WindowTable, window_length: int, max_distance: int = 2,
+                    far_distance: int | None = None, error_rate: float = 0.01
                     ) -> tuple[list[Clone], dict[str, str], MergeStats]:
     """Group the windows of ``table`` into clones (see module docstring).
 
-    Returns (clones sorted by decreasing reads then window, {window: clone window} for every
-    window, merge statistics). ``max_distance`` 0 disables error merging.
+    Windows within ``max_distance`` edits of a head are tested with :func:`is_error_window`;
+    single-read windows also up to ``far_distance`` edits (default: window length / 10).
+    ``error_rate``: per-base sequencing error rate assumed (default 1 %). Returns (clones sorted by
+    decreasing reads then window, {window: clone window} for every window, merge statistics).
+    ``max_distance`` 0 disables error merging.
     """
     entries = table.entries
     stats = MergeStats(windows=len(entries))
@@ -143,43 +232,30 @@ def cluster_windows(table: WindowTable, window_length: int, max_distance: int = 
     full = [w for w in entries if len(w) >= window_length]
     short = [w for w in entries if len(w) < window_length]
     order = sorted(full, key=lambda w: (-entries[w].count, w))
+    if far_distance is None:
+        far_distance = max(max_distance, window_length // 10)
+    near = _HeadIndex(max_distance) if max_distance > 0 else None
+    far = _HeadIndex(far_distance) if max_distance > 0 and far_distance > max_distance else None
+    head_counts: dict[str, int] = {}
 
     # 2. error windows among full windows
-    n_blocks = max_distance + 1
-    block_index: dict[tuple[int, str], list[str]] = {}
     heads: list[str] = []
     for window in order:
         entry = entries[window]
         target = None
-        if max_distance > 0 and heads:
-            length = len(window)
-            seen = set()
-            best = None
-            for b, (start, end) in enumerate(_blocks(length, n_blocks)):
-                size = end - start
-                for shift in range(-max_distance, max_distance + 1):
-                    s = start + shift
-                    if s < 0 or s + size > length:
-                        continue
-                    for head in block_index.get((b, window[s:s + size]), ()):
-                        if head in seen:
-                            continue
-                        seen.add(head)
-                        if entries[head].count < ratio * entry.count:
-                            continue
-                        if best is not None and (entries[head].count, head) <= (entries[best].count, best):
-                            continue
-                        result = edlib.align(window, head, mode="NW", task="distance", k=max_distance)
-                        if 0 <= result["editDistance"] <= max_distance:
-                            best = head
-            target = best
+        if near is not None and heads:
+            target = _nearest_head(window, entry.count, near, head_counts, error_rate)
+            if target is None and far is not None and entry.count == 1:
+                target = _nearest_head(window, entry.count, far, head_counts, error_rate)
         if target is None:
             heads.append(window)
+            head_counts[window] = entry.count
             assignment[window] = window
             totals[window] = [entry.count, entry.length_sum, []]
-            if max_distance > 0:
-                for b, (start, end) in enumerate(_blocks(len(window), n_blocks)):
-                    block_index.setdefault((b, window[start:end]), []).append(window)
+            if near is not None:
+                near.add(window)
+            if far is not None:
+                far.add(window)
         else:
             assignment[window] = target
             total = totals[target]

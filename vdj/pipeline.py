@@ -42,8 +42,8 @@ class AnalysisOptions:
     window [-w]: window length in nt; min_reads [-r]: reads for a clone to be reported;
     max_designations [-z]: clones designated (consensus + V(D)J + CDR3); max_clones: clones
     written (None = all with >= min_reads); evalue [-e]: max k-mer e-value; threads [--threads];
-    read_assignments [--read-assignments]: TSV path; merge_distance/merge_ratio: error-window
-    merging (0 = off); consensus_reads: reads kept per window for the consensus; batch_size: reads
+    read_assignments [--read-assignments]: TSV path; merge_distance, merge_far_distance (None =
+    window/10, single-read windows), merge_error_rate: error-window merging (0 = off); consensus_reads: reads kept per window for the consensus; batch_size: reads
     per batch; seed: spaced seed; progress: tqdm bar (None = when stderr is a TTY).
     """
 
@@ -58,7 +58,8 @@ class AnalysisOptions:
     threads: int = 1
     read_assignments: str | None = None
     merge_distance: int = 2
-    merge_ratio: float = 3.0
+    merge_far_distance: int | None = None
+    merge_error_rate: float = 0.01
     consensus_reads: int = 30
     batch_size: int = 4096
     seed: str = DEFAULT_SEED
@@ -324,7 +325,8 @@ def analyze(input_path: str | os.PathLike, options: AnalysisOptions | None = Non
     stats.seconds_reading_detecting = time.perf_counter() - started
 
     t0 = time.perf_counter()
-    clones, assignment, merge = cluster_windows(table, options.window, options.merge_distance, options.merge_ratio)
+    clones, assignment, merge = cluster_windows(table, options.window, options.merge_distance,
+                                              options.merge_far_distance, options.merge_error_rate)
     stats.windows = merge.windows
     stats.clones = len(clones)
     stats.shrunk_windows_merged = merge.shrunk_windows_merged

@@ -94,7 +94,9 @@ def to_vidjil(result) -> dict:
         "min-reads": str(options.min_reads), "max-designations": str(options.max_designations),
         "max-consensus": str(options.max_designations), "e-value": str(options.evalue),
         "seed": options.seed, "threads": str(options.threads),
-        "merge-distance": str(options.merge_distance), "merge-ratio": str(options.merge_ratio),
+        "merge-distance": str(options.merge_distance),
+        "merge-far-distance": "auto" if options.merge_far_distance is None else str(options.merge_far_distance),
+        "error-rate": str(options.merge_error_rate),
         "max-clones": "all" if options.max_clones is None else str(options.max_clones),
     }
     document = {
