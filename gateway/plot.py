@@ -23,6 +23,16 @@ def _y(share: float | None, top: float, height: float) -> float:
     return top + height * (1 - fraction)
 
 
+def legend_label(row: dict[str, Any], width: int = 34) -> str:
+    """A clone in the legend: its user name if it has one, else "V J CDR3" (genes without alleles)."""
+    if row.get("user_name"):
+        text = row["user_name"]
+    else:
+        genes = " ".join((name or "?").split("*")[0] for name in (row.get("v"), row.get("j")))
+        text = f"{genes} {row.get('cdr3_aa') or ''}".strip()
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 def follow_up_svg(rows: list[dict[str, Any]], samples: list[dict[str, Any]], order: list[int],
                   width: int = 900, height: int = 420, legend_width: int = 260) -> str:
     """SVG text (``<svg ...>``) for ``rows`` (clone rows) over ``samples`` taken in ``order`` (sample indexes)."""
@@ -73,6 +83,6 @@ def follow_up_svg(rows: list[dict[str, Any]], samples: list[dict[str, Any]], ord
             parts.append(f'<line x1="{lx}" y1="{ly - 4}" x2="{lx + 18}" y2="{ly - 4}" stroke="{colour}" '
                          f'stroke-width="3"/>')
             parts.append(f'<text x="{lx + 24}" y="{ly}" fill="#222" class="legend">'
-                         f'{escape(row["display_name"][:34])}</text>')
+                         f'{escape(legend_label(row))}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
