@@ -96,6 +96,15 @@ SAMPLE_DELETED = declare(
             "results_deleted": "boolean: the sample's results must be deleted too",
             "deleted_by": "integer: user id of who deleted it"},
 )
+STORAGE_LOW = declare(
+    "storage.low", source="samples", version=1,
+    description="An upload or run was refused because a filesystem holding the object store or the database is "
+                "under the free-space threshold (at most one event an hour); the reporter mails administrators.",
+    fields={"purpose": "string: 'upload' or 'run' (what was refused)",
+            "component": "string: 'object_store' or 'database'", "path": "string: the folder measured",
+            "free_bytes": "integer: free bytes", "total_bytes": "integer: size of the filesystem in bytes",
+            "threshold_bytes": "integer: the free space required"},
+)
 
 
 _JOB_FIELDS = {

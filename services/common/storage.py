@@ -192,17 +192,19 @@ class ObjectStore:
     # -- objects -------------------------------------------------------------------------------------------------
     def put_stream(self, bucket: str, key: str, fileobj: BinaryIO, length: int = -1,
                    content_type: str = "application/octet-stream", metadata: dict[str, str] | None = None,
-                   part_size: int = DEFAULT_PART_SIZE) -> StoredObject:
+                   part_size: int = DEFAULT_PART_SIZE, parallel_uploads: int = 1) -> StoredObject:
         """Upload ``fileobj`` (read sequentially) to ``bucket/key``; return its size and SHA-256.
 
         ``length`` is the byte count if known, else -1 (multipart with ``part_size`` parts; >= 5 MiB).
-        The SHA-256 is computed while the data is sent, so the file is read once.
+        The SHA-256 is computed while the data is sent, so the file is read once. Memory: about
+        ``(parallel_uploads + 1) * part_size`` plus copies made by the client, so parts are sent one at a time
+        by default (minio's default of 3 in flight took a gateway over 200 MB).
         """
         reader = HashingReader(fileobj)
         try:
             result = self.client.put_object(
                 bucket, key, reader, length=length, content_type=content_type, metadata=metadata,
-                part_size=part_size if length == -1 else 0)
+                part_size=part_size if length == -1 else 0, num_parallel_uploads=parallel_uploads)
         except S3Error as error:
             raise _translate(error, bucket) from error
         return StoredObject(bucket=bucket, key=key, size=reader.size, sha256=reader.sha256, etag=result.etag)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -217,3 +217,21 @@ class FileSource(Base):
     extensions: Mapped[list] = mapped_column(JSON)
     created_by: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class StorageGuard(Base):
+    """The low-storage guard's settings (one row, id 1, written by administrators): uploads and runs are refused
+    when a checked filesystem has less free space than ``min_free_percent`` % of its size or ``min_free_bytes``,
+    whichever is larger. ``paths`` = ``{"object_store": [dirs], "database": [dirs]}`` replaces the defaults (the
+    S3 data folder under REPSEQ_VAR_DIR, the MariaDB data directory when on this host). ``last_alert_at`` limits
+    the ``storage.low`` notification to one per hour."""
+
+    __tablename__ = "storage_guard"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    min_free_percent: Mapped[float] = mapped_column(Float, default=1.0)
+    min_free_bytes: Mapped[int] = mapped_column(BigInteger, default=1024**3)
+    paths: Mapped[dict | None] = mapped_column(JSON)
+    last_alert_at: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_by: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.common.exceptions import BadRequest, NotFound
+from services.common.exceptions import BadRequest, NotFound, PermissionDenied
 from services.common.permissions import ACTIONS, can
 from services.common.principal import Principal
 from services.samples import access, audit, tags
@@ -163,8 +163,6 @@ def update(session: Session, principal: Principal, sample_set_id, fields) -> Sam
     if sample_set.kind == PATIENT and not access.may(principal, "anon", sample_set):
         hidden = sorted({"first_name", "last_name", "birth_date"} & set(fields))
         if hidden:
-            from services.common.exceptions import PermissionDenied
-
             raise PermissionDenied(f"changing {', '.join(hidden)} needs the 'anon' right on this set",
                                    {"fields": hidden})
     values = parse(model, {**current, **fields}, f"{sample_set.kind} fields").model_dump()

@@ -14,8 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from services.common.exceptions import BadRequest
 
-Name = str
-
 
 def _clean_text(value: Any, field: str, max_length: int, required: bool) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):

@@ -7,6 +7,8 @@ Expected errors are the classes of services.samples.exceptions / services.common
 
 from __future__ import annotations
 
+import logging
+
 from services.common.db import Database
 from services.common.entrypoints import rpc
 from services.common.events import EventPublisher
@@ -14,9 +16,12 @@ from services.common.exceptions import BadRequest
 from services.common.health import database_check, service_report, storage_check
 from services.common.principal import Principal
 from services.common.storage import Storage
-from services.samples import audit, files, sample_sets, tags
+from services.samples import audit, file_sources, files, sample_sets, storage_guard, tags
 from services.samples.access import load_set
+from services.samples.dependencies import Config
 from services.samples.outbox import Outbox
+
+log = logging.getLogger(__name__)
 
 
 class SamplesService:
@@ -27,12 +32,25 @@ class SamplesService:
     db = Database()
     storage = Storage()
     publish = EventPublisher()
+    config = Config()
 
     # -- plumbing ----------------------------------------------------------------------------------------------
     def _commit_then(self, outbox: Outbox) -> None:
         """Commit now, then publish events and delete released objects (they must follow the commit)."""
         self.db.commit()
         outbox.flush(self.publish, self.storage)
+
+    def _require_space(self, purpose: str) -> dict:
+        """Raise LowStorage (and notify administrators, at most hourly) when storage is low; else the status."""
+        status = storage_guard.evaluate(self.db, self.config)
+        if status["ok"]:
+            return status
+        error = storage_guard.refusal(purpose, status)
+        log.warning("%s", error.message)
+        if storage_guard.alert_due(self.db):
+            self.db.commit()
+            self.publish("storage.low", storage_guard.alert_event(purpose, status))
+        raise error
 
     @property
     def _bucket(self) -> str:
@@ -152,19 +170,23 @@ class SamplesService:
 
     @rpc
     def tag_autocomplete(self, principal, prefix="", limit=20):
-        """Tags of the vocabulary of the caller's groups (all groups for administrators) starting with
+        """Tags of the vocabulary of the caller's groups and their parents (all for administrators) starting with
         ``prefix`` (``#`` optional): a list of strings, alphabetical, at most ``limit`` (1-200)."""
         caller = Principal.from_dict(principal)
         if not isinstance(prefix, str) or not isinstance(limit, int):
             raise BadRequest("prefix must be text and limit an integer")
-        groups = None if caller.is_admin else sorted(caller.groups)
+        # the vocabulary of the caller's groups and of their parents (a role sees its organisation's tags)
+        groups = None if caller.is_admin else sorted(
+            {m.id for m in caller.effective_memberships} |
+            {m.parent_id for m in caller.effective_memberships if m.parent_id is not None})
         return tags.vocabulary(self.db, groups, prefix, limit)
 
     # -- samples -----------------------------------------------------------------------------------------------
     @rpc
     def create_sample(self, principal, sample_set_ids, filename, sampling_date=None, info="", filename2=None,
                       pcr=None, sequencer=None, producer=None, pre_process_id=None):
-        """Create a sample awaiting its file in every set of ``sample_set_ids`` (a list, or one id).
+        """Create a sample awaiting its file in every set of ``sample_set_ids`` (a list, or one id). Refused with
+        LowStorage (503) while storage is low.
 
         ``filename``: the name the user chose (paths and control characters are removed, the original kept);
         its ending must be an accepted type (UnsupportedFileType). ``filename2``: the R2 file of a pair to be
@@ -172,6 +194,7 @@ class SamplesService:
         Returns the sample (``get_sample`` form) plus ``upload_bucket``, ``upload_key`` and ``upload_key2``
         (null unless a pair): where the gateway streams the file(s) before ``complete_upload``."""
         caller = Principal.from_dict(principal)
+        self._require_space("upload")
         return files.create(self.db, caller, self._bucket, sample_set_ids, filename, sampling_date, info,
                             filename2, pcr, sequencer, producer, pre_process_id)
 
@@ -179,8 +202,9 @@ class SamplesService:
     def begin_upload(self, principal, sample_id, file_number=1):
         """Where to stream file ``file_number`` (1, or 2 for R2): ``{"sample_id", "file_number", "bucket",
         "object_key", "filename"}``. The same key until that upload completes (retry); a new one to replace an
-        accepted file. Needs ``upload`` on a set holding the sample."""
+        accepted file. Needs ``upload`` on a set holding the sample. LowStorage (503) while storage is low."""
         caller = Principal.from_dict(principal)
+        self._require_space("upload")
         return files.begin_upload(self.db, caller, self._bucket, sample_id, file_number)
 
     @rpc
@@ -236,6 +260,71 @@ class SamplesService:
         "kind", "access_group_ids", "samples": [{"sample_id", "sampling_date", "filename", "status", "bucket",
         "object_key"}]}]``. No identity; no principal (service-to-service). NotFound for an unknown sample."""
         return sample_sets.sets_holding(self.db, sample_id)
+
+    # -- mounted directories ------------------------------------------------------------------------------------
+    @rpc
+    def create_file_source(self, principal, name, root, extensions):
+        """Administrators: declare a mounted directory users may add files from without copying. ``root``: an
+        absolute directory on the hosts of this service and of the job workers; ``extensions``: accepted endings
+        such as ``["fastq", "fastq.gz", "fa"]``. Returns ``{"id", "name", "extensions", "root", "created_at"}``."""
+        caller = Principal.from_dict(principal)
+        return file_sources.source_dict(file_sources.create(self.db, caller, name, root, extensions), caller)
+
+    @rpc
+    def list_file_sources(self, principal):
+        """The mounted directories (``root`` shown to administrators only)."""
+        return file_sources.list_sources(self.db, Principal.from_dict(principal))
+
+    @rpc
+    def delete_file_source(self, principal, source_id):
+        """Administrators; Conflict while samples use its files (which are never touched)."""
+        return file_sources.delete(self.db, Principal.from_dict(principal), source_id)
+
+    @rpc
+    def browse_file_source(self, principal, source_id, path=""):
+        """One level of a mounted directory: ``{"source_id", "path", "entries": [{"name", "path", "type" (dir |
+        file), "size"}]}`` (files with an allowed extension only). Needs ``upload`` in some group.
+        OutsideFileSource (403) for paths leaving the directory (``..``, absolute paths, links)."""
+        return file_sources.browse(self.db, Principal.from_dict(principal), source_id, path)
+
+    @rpc
+    def add_mounted_sample(self, principal, sample_set_ids, source_id, path, sampling_date=None, info="",
+                           path2=None, pcr=None, sequencer=None, producer=None, pre_process_id=None):
+        """Add the file ``path`` (relative to the mounted directory; ``path2``: R2 of a pair) as a sample of
+        every set in ``sample_set_ids`` without copying it: checked like an upload, ready at once (``source``
+        "mounted", ``source_path`` absolute), ``sample.uploaded`` published. Needs ``upload`` on every set."""
+        caller = Principal.from_dict(principal)
+        self._require_space("upload")
+        outbox = Outbox()
+        result = file_sources.add_sample(self.db, caller, outbox, sample_set_ids, source_id, path, sampling_date,
+                                         info, path2, pcr, sequencer, producer, pre_process_id)
+        self._commit_then(outbox)
+        return result
+
+    # -- low-storage guard --------------------------------------------------------------------------------------
+    @rpc
+    def check_storage(self, purpose="run"):
+        """Internal (jobs before a run, gateway before a long upload): the guard status ``{"ok", "checks",
+        ...}`` if there is room, else raises LowStorage (503, "Analysis runs are temporarily disabled: ...") and
+        notifies administrators (``storage.low``, at most hourly). ``purpose``: "run" or "upload"."""
+        if purpose not in storage_guard.PURPOSES:
+            raise BadRequest("purpose must be 'run' or 'upload'")
+        return self._require_space(purpose)
+
+    @rpc
+    def storage_status(self, principal):
+        """Administrators: the guard's settings and measurements (``ok``, ``checks`` per folder with free, total
+        and threshold bytes), without refusing anything."""
+        Principal.from_dict(principal).require_admin()
+        return storage_guard.evaluate(self.db, self.config)
+
+    @rpc
+    def configure_storage_guard(self, principal, min_free_percent=None, min_free_bytes=None, paths=None):
+        """Administrators: set the threshold (``max(min_free_percent % of the filesystem, min_free_bytes)``) and
+        optionally the folders measured (``{"object_store": [...], "database": [...]}``; ``{}`` = defaults).
+        Returns the new status."""
+        storage_guard.configure(self.db, Principal.from_dict(principal), min_free_percent, min_free_bytes, paths)
+        return storage_guard.evaluate(self.db, self.config)
 
 
 __all__ = ["SamplesService"]

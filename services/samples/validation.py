@@ -246,6 +246,15 @@ class _TextStream(io.RawIOBase):
                 return False
         return True
 
+    def prefetch(self, size: int) -> bytes:
+        """Up to ``size`` bytes of text from the current position, without consuming them."""
+        while len(self._buffer) < size and not self.at_end:
+            try:
+                self._buffer += next(self._source)
+            except StopIteration:
+                self.at_end = True
+        return self._buffer[:size]
+
     def readinto(self, buffer) -> int:
         if not self._fill():
             return 0
@@ -313,8 +322,8 @@ def check_stream(stream: BinaryIO, filename: str, max_records: int = DEFAULT_MAX
     if gzipped and not named_gz:
         report.warn("gzip_without_gz_extension", f"{filename}: gzip-compressed although not named .gz")
     text = _TextStream(stream, first, gzipped, filename)
+    head = text.prefetch(TEXT_PROBE_BYTES)
     reader = io.BufferedReader(text, buffer_size=CHUNK)
-    head = reader.peek(TEXT_PROBE_BYTES)[:TEXT_PROBE_BYTES]
     if not head.strip():
         if gzipped and read_all:
             text.read_to_end()
@@ -338,12 +347,16 @@ def check_stream(stream: BinaryIO, filename: str, max_records: int = DEFAULT_MAX
 def _check_reads(reader: io.BufferedReader, head: bytes, filename: str, kind: str, report: CheckReport,
                  max_records: int, read_all: bool) -> None:
     start = head.lstrip()[:1]
+    if start == b"#":
+        # FASTA files may open with '#' comment lines (Vidjil's demo files do; dnaio skips them)
+        body = [line for line in head.splitlines() if line.strip() and not line.startswith(b"#")]
+        start = body[0][:1] if body else b"#"
     if start == b"@":
         actual = "fastq"
     elif start == b">":
         actual = "fasta"
     else:
-        shown = head.lstrip()[:1].decode("utf-8", "replace")
+        shown = start.decode("utf-8", "replace")
         raise SequenceSyntaxError(
             f"{filename}: not a FASTA or FASTQ file (the first character is {shown!r}, expected '>' or '@')",
             {"filename": filename, "line": 1, "record": 1})
