@@ -107,3 +107,29 @@ def test_unmigrated_database_is_one_clear_line(settings):
     result = repseq(settings.replace(db_prefix=settings.db_prefix + "none_"), "users")
     assert result.returncode == 1
     assert result.stderr.strip().endswith("run `repseq admin migrate` first") or "auth database" in result.stderr
+
+
+def test_concurrent_first_administrators_only_one_wins(fresh_auth):
+    """Two set-ups racing on an empty database: the admin group row serialises them."""
+    import threading
+
+    from services.auth import accounts
+    from services.common.db import session_scope
+    from services.common.exceptions import Conflict
+
+    outcomes = []
+
+    def initialise(email):
+        try:
+            with session_scope(fresh_auth, "auth") as db:
+                accounts.init_admin(db, fresh_auth, lambda *a: None, email, PASSWORD)
+            outcomes.append("created")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=initialise, args=(f"first{n}@lab.org",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == ["conflict", "created"]
