@@ -133,11 +133,14 @@ class Rebuilder:
 
         Returns the recorded row: ``ok``, ``failed`` (error recorded, previous fused result still served) or
         ``empty`` (no sample has a result)."""
+        # Taken before asking for the inputs: the rebuild that started last has seen every result committed
+        # before it started, and it is the one served when rebuilds overlap.
+        inputs_at = utcnow()
         sample_ids = [int(s.get("sample_id", s.get("id"))) for s in samples]
         results = self.jobs.latest_results(sample_ids, config_id) if sample_ids else []
         inputs = fuse_inputs(sample_set_id, samples, results)
         scripts = post_scripts.for_config(self.session, config_id)
-        row = FusedResult(sample_set_id=sample_set_id, config_id=config_id, inputs_at=utcnow(), trigger=trigger,
+        row = FusedResult(sample_set_id=sample_set_id, config_id=config_id, inputs_at=inputs_at, trigger=trigger,
                           top=self.settings.fuse_top, post_scripts=[s.name for s in scripts],
                           sample_ids=[i.sample_id for i in inputs], result_ids=[i.result_id for i in inputs],
                           sample_count=len(inputs), clone_count=0, error="")

@@ -94,3 +94,41 @@ def test_post_scripts_run_in_order_and_failures_are_named(tmp_path):
     silent = _script(tmp_path, "silent.py", "pass\n")
     with pytest.raises(FuseFailed, match="did not write"):
         run_post_scripts(fused, [silent], time_limit=30)
+
+
+GREEN_CHECK = r"""
+import eventlet
+eventlet.monkey_patch()  # as services.common.runner does for every nameko service
+import json, sys, time
+from services.fuse.exceptions import FuseTimeLimit
+from services.fuse.runner import run_fuse_process
+from services.fuse.schemas import FuseJob
+ticks = []
+def ticker():
+    while True:
+        ticks.append(time.monotonic())
+        eventlet.sleep(0.02)
+eventlet.spawn(ticker)
+job = FuseJob.model_validate_json(sys.stdin.read())
+started = time.monotonic()
+try:
+    run_fuse_process(job, time_limit=0.3)
+    outcome = "finished"
+except FuseTimeLimit:
+    outcome = "time limit"
+print(json.dumps({"outcome": outcome, "seconds": time.monotonic() - started, "ticks": len(ticks)}))
+"""
+
+
+def test_time_limit_under_eventlet_does_not_block_other_greenlets(stored_results, child_env):
+    """Inside a nameko service the wait is green: other workers keep running, and the limit still applies."""
+    import subprocess
+    import sys
+
+    job = FuseJob(inputs=[stored_results["spl"]])
+    done = subprocess.run([sys.executable, "-c", GREEN_CHECK], input=job.model_dump_json(), capture_output=True,
+                          text=True, env=child_env, timeout=60)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["outcome"] == "time limit", done.stderr[-2000:]
+    assert report["seconds"] < 5
+    assert report["ticks"] >= 5  # the hub ran other greenlets while waiting for the child

@@ -194,6 +194,32 @@ def test_broken_result_keeps_previous_fused_result(rpc, followed, object_store):
     assert older["fused"]["id"] == served
 
 
+def test_post_script_registered_by_an_administrator_runs_on_rebuild(rpc, followed, admin_principal):
+    lab, set_id, config = followed["lab"], followed["patient"]["id"], followed["config"]
+    assert "normalize_per_100k.py" in rpc.fuse.list_post_scripts(admin_principal)["available"]
+    with pytest.raises(PermissionDenied):
+        rpc.fuse.register_post_script(lab.owner, "normalize_per_100k.py", config)
+    with pytest.raises(PermissionDenied):
+        rpc.fuse.list_post_scripts(lab.owner)
+    with pytest.raises(BadRequest):
+        rpc.fuse.register_post_script(admin_principal, "../normalize_per_100k.py", config)
+    with pytest.raises(NotFound):
+        rpc.fuse.register_post_script(admin_principal, "not_installed.py", config)
+    script = rpc.fuse.register_post_script(admin_principal, "normalize_per_100k.py", config)
+    try:
+        record = rpc.fuse.rebuild(lab.owner, set_id, config)
+        assert record["status"] == "ok", record
+        assert record["post_scripts"] == ["normalize_per_100k.py"]
+        fused = rpc.fuse.get_fused(lab.owner, set_id, config)
+        segmented = fused["reads"]["segmented"]
+        for clone in fused["clones"][:5]:
+            assert clone["normalized_reads"] == [pytest.approx(r * 100000 / s, abs=1e-3)
+                                                 for r, s in zip(clone["reads"], segmented)]
+    finally:
+        rpc.fuse.remove_post_script(admin_principal, script["id"])
+    assert rpc.fuse.list_post_scripts(admin_principal)["registered"] == []
+
+
 def test_deleting_a_result_refuses_the_set(rpc, followed):
     lab, set_id, config = followed["lab"], followed["patient"]["id"], followed["config"]
     colon_result = followed["results"][followed["colon"]["id"]]["id"]
@@ -207,3 +233,20 @@ def test_deleting_a_result_refuses_the_set(rpc, followed):
     fused = _wait(refused, timeout=60, what="re-fuse after result.deleted")
     assert fused["samples"]["id"] == [followed["spleen"]["id"]]
     assert colon_result not in fused["fused"]["result_ids"]
+
+
+def test_deleting_the_samples_leaves_no_fused_result(rpc, followed):
+    lab, set_id, config = followed["lab"], followed["patient"]["id"], followed["config"]
+    rpc.samples.delete_sample(lab.owner, followed["spleen"]["id"], with_results=True, confirm=True)
+
+    def gone():
+        try:
+            rpc.fuse.get_fused(lab.owner, set_id, config)
+        except NoResults:
+            return True
+        return False
+
+    _wait(gone, timeout=60, what="no fused result after sample.deleted")
+    history = rpc.fuse.list_fused(lab.owner, set_id, config)
+    assert history[0]["status"] == "empty" and history[0]["sample_ids"] == []
+    assert {h["trigger"] for h in history[:2]} <= {"sample.deleted", "result.deleted"}
