@@ -32,7 +32,7 @@ import gc
 import json
 import math
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, BinaryIO, Callable, Iterable, Mapping
 
@@ -214,7 +214,6 @@ class _Sample:
     clone_total: int = 0         # sum of the reads of the sample's clones
     squares: float = 0.0         # sum of squared reads (Morisita-Horn)
     germlines: dict | None = None
-    extra: dict = field(default_factory=dict)
 
 
 class Fuser:
@@ -270,7 +269,7 @@ class Fuser:
                                 {"source": source})
 
         # Rank: the file's `top` when every clone has one (as fuse.py), else the rank by reads.
-        if n and set(map(type, tops)) == {int}:
+        if n and set(map(type, tops)) == {int} and 0 < min(tops) and max(tops) < 2 ** 62:
             rank = np.asarray(tops, dtype=np.int64)
         else:
             order = np.argsort(-reads, kind="stable")

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from services.fuse import exceptions as errors
-from services.fuse.fusing import fuse_sources, parse_result
+from services.fuse.fusing import fuse_sources
 from services.fuse.schemas import FuseJob
 
 #: Errors the child reports by class name; anything else becomes FuseFailed.

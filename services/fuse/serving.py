@@ -79,7 +79,9 @@ def load(store, row: FusedResult) -> dict:
     except NotFound:
         raise NotFound(f"the file of fused result {row.id} is missing from the object store",
                        {"fused_id": row.id}) from None
-    except (OSError, ValueError) as error:
+    except ValueError:
+        raise Unavailable(f"the file of fused result {row.id} is damaged", {"fused_id": row.id}) from None
+    except Exception as error:  # S3 errors, connection errors
         raise Unavailable(f"object store unavailable: {error}", {"component": "object_store"}) from None
 
 
