@@ -141,6 +141,18 @@ class AuthService:
         """Revoke one of the caller's tokens (administrators: any): the token dict. NotFound otherwise."""
         return sessions.revoke_api_token(self.db, Principal.from_dict(principal), token_id)
 
+    @rpc
+    def list_sessions(self, principal, user_id=None):
+        """The caller's open sessions (administrators may pass ``user_id``): ``[{id, user_id, created_at,
+        last_seen_at, expires_at, ip, user_agent, impersonated_user_id}]``, newest first (never the token)."""
+        return sessions.list_sessions(self.db, self.settings, Principal.from_dict(principal), user_id)
+
+    @rpc
+    def end_session(self, principal, session_id):
+        """End one of the caller's sessions (administrators: anyone's), e.g. a forgotten browser:
+        ``{"ended": bool}``. NotFound for others' sessions."""
+        return {"ended": sessions.end_session(self.db, Principal.from_dict(principal), session_id)}
+
     # ------------------------------------------------------------------------------------------ users (admin)
 
     @rpc(sensitive_arguments=("password",))

@@ -242,12 +242,18 @@ def resolve_session(db: Session, settings: Settings, token: Any) -> dict[str, An
     if (now - session.last_seen_at).total_seconds() >= min(30, settings.auth_session_idle / 10):
         session.last_seen_at = now
     user = db.get(User, session.user_id)
+    own = directory.build_principal(db, user)
     if session.impersonated_user_id:
         acted = db.get(User, session.impersonated_user_id)
-        if acted is not None and acted.is_active:
+        # impersonation lasts only while the session's own user is still an administrator
+        if acted is not None and acted.is_active and own.is_admin:
             return directory.build_principal(db, acted, impersonator=user.id).to_dict()
+        audit.record(db, "impersonation_stop", Principal(user_id=session.impersonated_user_id,
+                                                         impersonator=user.id),
+                     target_user_id=session.impersonated_user_id,
+                     details={"session_id": session.id, "reason": "no longer allowed"})
         session.impersonated_user_id = None
-    return directory.build_principal(db, user).to_dict()
+    return own.to_dict()
 
 
 def logout(db: Session, token: Any, ip: str = "", user_agent: str = "") -> bool:
@@ -262,6 +268,40 @@ def logout(db: Session, token: Any, ip: str = "", user_agent: str = "") -> bool:
                  ip=_clip(ip, 45) or session.ip, user_agent=_clip(user_agent, 255) or session.user_agent,
                  details={"session_id": session.id,
                           "impersonating": session.impersonated_user_id})
+    return True
+
+
+def session_dict(row: LoginSession) -> dict[str, Any]:
+    """``{id, user_id, created_at, last_seen_at, expires_at, ip, user_agent, impersonated_user_id}``."""
+    return {"id": row.id, "user_id": row.user_id, "created_at": directory.iso(row.created_at),
+            "last_seen_at": directory.iso(row.last_seen_at), "expires_at": directory.iso(row.expires_at),
+            "ip": row.ip, "user_agent": row.user_agent, "impersonated_user_id": row.impersonated_user_id}
+
+
+def list_sessions(db: Session, settings: Settings, actor: Principal, user_id: int | None) -> list[dict[str, Any]]:
+    """Open (not ended, not idle, not expired) sessions of the caller (administrators: of ``user_id``)."""
+    owner = actor.user_id if user_id is None else user_id
+    if owner != actor.user_id and not actor.is_admin:
+        raise NotFound(f"user {owner} does not exist", {"user_id": owner})
+    now = utcnow()
+    rows = db.scalars(select(LoginSession).where(
+        LoginSession.user_id == owner, LoginSession.ended_at.is_(None), LoginSession.expires_at > now,
+        LoginSession.last_seen_at > now - timedelta(seconds=settings.auth_session_idle))
+        .order_by(LoginSession.id.desc()))
+    return [session_dict(row) for row in rows]
+
+
+def end_session(db: Session, actor: Principal, session_id: int) -> bool:
+    """End one open session of the caller (administrators: anyone's); NotFound for others' sessions."""
+    row = db.get(LoginSession, session_id) if isinstance(session_id, int) and not isinstance(session_id, bool) \
+        else None
+    if row is None or (row.user_id != actor.user_id and not actor.is_admin):
+        raise NotFound(f"session {session_id} does not exist", {"session_id": session_id})
+    if row.ended_at is not None:
+        return False
+    row.ended_at, row.end_reason = utcnow(), "revoked"
+    audit.record(db, "session_ended", actor, target_user_id=row.user_id,
+                 details={"session_id": row.id, "reason": "revoked"})
     return True
 
 

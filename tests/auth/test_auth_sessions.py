@@ -347,3 +347,30 @@ def test_granted_run_reaches_the_decision_function(rpc, make_user, admin_session
         rpc.auth.set_capabilities(admin_session["principal"], user["personal_group_id"], ["fly"])
     line = audit_lines(rpc, admin_session, group_id=user["personal_group_id"], action="capabilities_changed")[0]
     assert line["details"]["added"] == ["run"]
+
+
+def test_list_and_end_sessions(rpc, make_user, admin_session):
+    user, other = make_user(), make_user()
+    second = rpc.auth.login(user["email"], PASSWORD, unique_ip(), "second browser")["session_token"]
+    listed = rpc.auth.list_sessions(user["principal"])
+    assert len(listed) == 2 and "token" not in str(listed) and listed[0]["user_agent"] == "second browser"
+    with pytest.raises(NotFound):
+        rpc.auth.end_session(other["principal"], listed[0]["id"])
+    with pytest.raises(NotFound):
+        rpc.auth.list_sessions(other["principal"], user["id"])
+    assert rpc.auth.end_session(user["principal"], listed[0]["id"]) == {"ended": True}
+    with pytest.raises(AuthenticationFailed):
+        rpc.auth.resolve_session(second)
+    assert rpc.auth.resolve_session(user["token"])["user_id"] == user["id"]
+    assert len(rpc.auth.list_sessions(admin_session["principal"], user["id"])) == 1
+
+
+def test_impersonation_ends_when_the_administrator_loses_the_right(rpc, make_user, admin_session):
+    admin_user, target = make_user(), make_user(login=False)
+    groups = {g["kind"]: g for g in rpc.auth.list_groups(admin_session["principal"])}
+    rpc.auth.add_member(admin_session["principal"], groups["admin"]["id"], admin_user["id"])
+    acting = rpc.auth.start_impersonation(admin_user["token"], target["id"])
+    assert acting["user_id"] == target["id"]
+    rpc.auth.remove_member(admin_session["principal"], groups["admin"]["id"], admin_user["id"])
+    back = rpc.auth.resolve_session(admin_user["token"])
+    assert back["user_id"] == admin_user["id"] and back["impersonator"] is None
