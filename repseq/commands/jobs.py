@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import argparse
-
 
 def cmd_worker(args) -> int:
     from services.jobs.worker import main
 
-    return main(args.rest)
+    argv = []
+    if args.max_jobs is not None:
+        argv += ["--max-jobs", str(args.max_jobs)]
+    if args.worker_id:
+        argv += ["--id", args.worker_id]
+    return main(argv)
 
 
 def add_commands(top, admin) -> None:
     worker = top.add_parser("worker", help="run a job worker: takes analyses from the work queue (Ctrl-C stops)",
-                            add_help=False)
-    worker.add_argument("rest", nargs=argparse.REMAINDER)
+                            description="Run analysis jobs from the RabbitMQ queue repseq.jobs (docs/jobs.md).")
+    worker.add_argument("--max-jobs", type=int, default=None, help="exit after this many messages")
+    worker.add_argument("--id", dest="worker_id", default=None, help="worker id (default host:pid:random)")
     worker.set_defaults(func=cmd_worker)

@@ -348,14 +348,18 @@ def job_started(session: Session, settings, job_id: int, token: str, info: Worke
         return {"action": "drop", "reason": f"stale message for job {job_id} (re-queued since)"}, events
     if job.state in states.FINAL:
         return {"action": "drop", "reason": f"job {job_id} is already {job.state}"}, events
-    if job.cancel_requested or job.state == states.CANCELLED:
-        finish(job, states.CANCELLED, job.reason or "cancelled before it started")
+    if job.cancel_requested:
+        finish(job, states.CANCELLED, "cancelled before it started")
         events.append(failed_event(job))
+        if job.kind == states.PRE_PROCESS:
+            events += release_waiting(session, job)[1]
         return {"action": "drop", "reason": "cancelled"}, events
     if job.attempts >= job.max_attempts:
         finish(job, states.FAILED, f"gave up after {job.attempts} attempt(s): the worker running it stopped "
                                    f"each time (last: {job.worker_id or 'unknown'})")
         events.append(failed_event(job))
+        if job.kind == states.PRE_PROCESS:
+            events += release_waiting(session, job)[1]
         return {"action": "drop", "reason": job.reason}, events
     if job.attempts and job.state == states.RUNNING:
         log.warning("job %s redelivered (attempt %d) after worker %s stopped", job.id, job.attempts + 1,
@@ -419,19 +423,30 @@ def job_finished(session: Session, job_id: int, token: str, info: WorkerInfo, ou
             job.output_key = outcome.log_key
         events.append(failed_event(job))
     if job.kind == states.PRE_PROCESS:
-        waiting = session.scalars(select(Job).where(Job.sample_id == job.sample_id, Job.state == states.PENDING,
-                                                    Job.kind != states.PRE_PROCESS)).all()
-        for other in waiting:
-            if job.state == states.COMPLETED:
-                other.input_bucket, other.input_key = other.input_bucket, job.output_key
-                other.input_name = job.output_key.rsplit("/", 1)[-1]
-                other.reason = ""
-                to_publish.append(other)
-            else:
-                finish(other, states.FAILED, f"the pre-process of sample {job.sample_id} failed (job {job.id}): "
-                                             f"{job.reason}")
-                events.append(failed_event(other))
+        released, more = release_waiting(session, job)
+        to_publish += released
+        events += more
     return reply, events, to_publish
+
+
+def release_waiting(session: Session, pre: Job) -> tuple[list[Job], list[tuple[str, dict]]]:
+    """The pre-process job ``pre`` ended: its sample's PENDING analyses use its merged file (returned, to be
+    queued) or, if it did not complete, fail with its reason (events returned)."""
+    to_publish: list[Job] = []
+    events: list[tuple[str, dict]] = []
+    waiting = session.scalars(select(Job).where(Job.sample_id == pre.sample_id, Job.state == states.PENDING,
+                                                Job.kind != states.PRE_PROCESS)).all()
+    for other in waiting:
+        if pre.state == states.COMPLETED:
+            other.input_bucket, other.input_key = other.input_bucket, pre.output_key
+            other.input_name = pre.output_key.rsplit("/", 1)[-1]
+            other.reason = ""
+            to_publish.append(other)
+        else:
+            finish(other, states.FAILED, f"the pre-process of sample {pre.sample_id} failed (job {pre.id}): "
+                                         f"{pre.reason}")
+            events.append(failed_event(other))
+    return to_publish, events
 
 
 def heartbeat(session: Session, info: WorkerInfo) -> dict:
@@ -476,7 +491,10 @@ def cancel(session: Session, job: Job) -> list[tuple[str, dict]]:
         return []
     finish(job, states.CANCELLED, "cancelled before it started")
     job.cancel_requested = True
-    return [failed_event(job)]
+    events = [failed_event(job)]
+    if job.kind == states.PRE_PROCESS:
+        events += release_waiting(session, job)[1]
+    return events
 
 
 def sample_deleted(session: Session, sample_id: int, results_deleted: bool) -> tuple[list[tuple[str, dict]],
@@ -541,6 +559,8 @@ def watchdog(session: Session, settings, now: datetime | None = None) -> tuple[l
             finish(job, states.FAILED, f"gave up after {job.attempts} attempt(s): worker {job.worker_id} "
                                        f"stopped sending heartbeats")
             events.append(failed_event(job))
+            if job.kind == states.PRE_PROCESS:
+                events += release_waiting(session, job)[1]
             report.append(f"job {job.id} FAILED: {job.reason}")
         else:
             report.append(f"job {job.id} RUNNING on silent worker {job.worker_id}: re-queued")

@@ -15,7 +15,7 @@ from services.common.config import Settings
 from services.common.db import Database
 from services.common.entrypoints import event_handler, rpc
 from services.common.events import Envelope, EventPublisher
-from services.common.exceptions import BadRequest, NotFound
+from services.common.exceptions import BadRequest, NotFound, Unavailable
 from services.common.health import database_check, service_report, storage_check
 from services.common.principal import Principal
 from services.common.storage import Storage
@@ -66,7 +66,15 @@ class JobsService:
         for job in jobs:
             message, event = logic.mark_queued(job)
             self.db.commit()
-            self.job_queue.publish(message)
+            try:
+                self.job_queue.publish(message)
+            except Exception as error:
+                # back to PENDING without a reason: the watchdog publishes it again within a minute
+                job.state, job.queue_token, job.reason = states.PENDING, None, ""
+                self.db.commit()
+                log.error("could not publish job %s: %s", job.id, error)
+                raise Unavailable(f"the work queue is unavailable ({type(error).__name__}); job {job.id} will be "
+                                  f"queued again automatically", {"job_id": job.id}) from None
             if event:
                 self.publish(*event)
 

@@ -185,19 +185,22 @@ class Worker:
                         with Consumer(channel, queues=[QUEUE], callbacks=[self._on_message], accept=["json"]):
                             self._consume(rpc)
                         return 0
-                except (ConnectionError, OSError) as error:
+                except Exception as error:  # broker restart, channel closed (e.g. consumer_timeout), ...
                     if self.stop_event.is_set():
                         break
-                    log.warning("broker connection lost (%s); reconnecting in 2 s", error)
+                    log.warning("broker connection lost (%s: %s); reconnecting in 2 s", type(error).__name__, error)
                     self.connection = None
                     time.sleep(2)
         finally:
             self.stop_event.set()
             try:
-                rpc.jobs.worker_stopped(self.info())
+                rpc.stop()
+                from nameko.standalone.rpc import ClusterRpcProxy
+
+                with ClusterRpcProxy(self.settings.nameko_config(), timeout=3) as quick:
+                    quick.jobs.worker_stopped(self.info())
             except Exception:
                 pass
-            rpc.stop()
             shutil.rmtree(self.scratch, ignore_errors=True)
         return 0
 
@@ -257,7 +260,7 @@ class Worker:
             stored = self._call(rpc, "job_finished", job_message.job_id, job_message.token, self.info(), report)
             if not stored.get("stored"):
                 log.info("job %s: outcome not stored (%s); removing its objects", spec["job_id"], stored.get("reason"))
-                self._delete_objects(report)
+                self._delete_objects(report, spec)
             message.ack()
             log.info("job %s %s %s", spec["job_id"], outcome.state, outcome.reason)
         finally:
@@ -420,13 +423,17 @@ class Worker:
             report.update(state="FAILED", reason=f"could not store the results: {type(error).__name__}: {error}")
         return report
 
-    def _delete_objects(self, report: dict) -> None:
-        for role in ("vidjil_key", "airr_key", "log_key", "extra_key"):
-            if report.get(role):
-                try:
-                    self.store.delete(report["bucket"], report[role])
-                except Exception:
-                    pass
+    def _delete_objects(self, report: dict, spec: dict) -> None:
+        """Remove what a run stored when its report was refused (another delivery of the job won)."""
+        targets = [(report["bucket"], report[r]) for r in ("vidjil_key", "airr_key", "log_key", "extra_key")
+                   if report.get(r)]
+        if report.get("output_key"):
+            targets.append((spec["sequences_bucket"], report["output_key"]))
+        for bucket, key in targets:
+            try:
+                self.store.delete(bucket, key)
+            except Exception:
+                pass
 
     def _clean_stale_scratch(self) -> None:
         """Remove scratch folders of dead workers of this host (a SIGKILLed worker cannot clean up)."""

@@ -82,7 +82,7 @@ def wait_job(rpc, caller: dict, job_id: int, states=("COMPLETED", "FAILED", "CAN
 
 
 class Workers:
-    """Extra worker processes (``python -m services.jobs.worker``) on the test settings; all killed at close."""
+    """Extra worker processes (``repseq worker``) on the test settings; all stopped at close."""
 
     def __init__(self, stack):
         self.stack = stack
@@ -96,7 +96,7 @@ class Workers:
         started = []
         for _ in range(count):
             log = open(log_dir / f"test-worker-{len(self.processes) + 1}.log", "ab")
-            process = subprocess.Popen([sys.executable, "-m", "services.jobs.worker"], env=env, cwd=REPO,
+            process = subprocess.Popen([sys.executable, "-m", "repseq", "worker"], env=env, cwd=REPO,
                                        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             self.processes.append(process)
             started.append(process)
