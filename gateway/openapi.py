@@ -33,6 +33,7 @@ ERROR_STATUSES = {
     404: "Not found (or not visible to the caller)",
     409: "Conflicts with the current state",
     413: "Payload too large",
+    414: "Request line too long (the HTTP server accepts up to 4 KB of path and query)",
     422: "Request body or query does not match the schema",
     429: "Too many attempts (see details.retry_after)",
     503: "A service this call needs is unavailable",
@@ -172,7 +173,7 @@ _ERROR_SCHEMA = {
         "details": {"type": "object", "description": "values that explain the error"}}}},
 }
 
-_CONVERTER_SCHEMAS = {"int": {"type": "integer", "minimum": 0}, "string": {"type": "string"},
+_CONVERTER_SCHEMAS = {"int": {"type": "integer", "minimum": 1}, "string": {"type": "string"},
                       "path": {"type": "string"}, "float": {"type": "number"}}
 
 
@@ -239,14 +240,16 @@ def build_document(server_url: str | None = None) -> dict[str, Any]:
         else:
             content = {op.produces: {"schema": {"type": "string"}}}
         responses: dict[str, Any] = {str(op.status): {"description": "success", "content": content}}
-        statuses = set(op.errors)
+        # 400: any service may refuse a value; 404: ids in the path or the body may name nothing visible
+        statuses = set(op.errors) | {400, 503}
         if op.auth:
-            statuses |= {401, 403}
+            statuses |= {401, 403, 404}
         if op.body is not None or op.query is not None:
-            statuses |= {400, 422}
+            statuses.add(422)
         if op.path_params:
             statuses.add(404)
-        statuses.add(503)
+        if op.path_params or op.query is not None:
+            statuses.add(414)
         for code in sorted(statuses):
             responses[str(code)] = {"description": ERROR_STATUSES.get(code, "error"),
                                     "content": {"application/json": {
