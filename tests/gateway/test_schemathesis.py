@@ -23,6 +23,7 @@ def test_no_server_error_on_any_generated_input(stack, lab_user):
                "--max-examples", "12", "--workers", "2", "--seed", "20261129", "--request-timeout", "60",
                "--generation-database", "none", "--no-color", "--report", "junit",
                "--report-junit-path", str(REPORT_DIR / "junit.xml")]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=1500)
+    # run inside the report folder: schemathesis keeps a cache folder in its working directory
+    result = subprocess.run(command, capture_output=True, text=True, timeout=1500, cwd=REPORT_DIR)
     (REPORT_DIR / "output.txt").write_text(result.stdout + result.stderr)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
