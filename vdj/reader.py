@@ -50,6 +50,23 @@ def _describe_format_error(path: Path, error: Exception, record_number: int) -> 
     return f"{path}: malformed {where}: {detail}"
 
 
+def _first_character(path: Path) -> str | None:
+    """First non-blank character of the (decompressed) file, None for a blank file."""
+    import xopen
+
+    try:
+        with xopen.xopen(path, "rb") as handle:
+            while True:
+                chunk = handle.read(4096)
+                if not chunk:
+                    return None
+                stripped = chunk.lstrip()
+                if stripped:
+                    return chr(stripped[0])
+    except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as error:
+        raise InputError(f"{path}: corrupt or truncated compressed file: {error}") from None
+
+
 def read_batches(path: str | os.PathLike, batch_size: int = 4096) -> Iterator[Batch]:
     """Yield the reads of ``path`` in batches of at most ``batch_size`` reads.
 
@@ -67,6 +84,11 @@ def read_batches(path: str | os.PathLike, batch_size: int = 4096) -> Iterator[Ba
         raise InputError(f"{path}: is a directory, not a FASTA/FASTQ file")
     if path.stat().st_size == 0:
         return
+    first = _first_character(path)
+    if first is None:
+        return
+    if first not in ">@#":  # '#': comment lines before the first FASTA record (dnaio skips them)
+        raise InputError(f"{path}: not a FASTA or FASTQ file (starts with {first!r}, expected '>' or '@')")
     count = 0
     names: list[str] = []
     sequences: list[str] = []

@@ -1,0 +1,93 @@
+"""vdj.cluster: window table, error-window merging (Poisson model), shrunk windows, bounded memory."""
+
+from __future__ import annotations
+
+from vdj.cluster import WindowTable, cluster_windows, is_error_window, keep_longest
+
+import vdj_synthetic as syn
+
+W = 50
+
+
+def _window(seed: int) -> str:
+    return syn.random_sequence(W, seed)
+
+
+def _table(counts: dict[str, int], system: int = 0, max_reads: int = 5) -> WindowTable:
+    table = WindowTable(max_reads)
+    batch = {w: (n, 200 * n, {system: n}, [(200, "A" * 200, 10)] * min(n, 8)) for w, n in counts.items()}
+    table.merge_batch(batch)
+    return table
+
+
+def test_merge_batches_bounded_reads():
+    table = WindowTable(max_reads=3)
+    w = _window(1)
+    for length in (100, 300, 200, 250, 150):
+        table.merge_batch({w: (1, length, {0: 1}, [(length, "A" * length, 5)])})
+    entry = table.entries[w]
+    assert entry.count == 5 and entry.length_sum == 1000
+    assert sorted(r[0] for r in entry.reads) == [200, 250, 300]
+    assert keep_longest([(1, "a", 0), (3, "b", 0), (2, "c", 0)], 2) == [(3, "b", 0), (2, "c", 0)]
+
+
+def test_main_system_is_majority():
+    table = WindowTable()
+    w = _window(2)
+    table.merge_batch({w: (1, 100, {1: 1}, [])})
+    table.merge_batch({w: (3, 300, {0: 3}, [])})
+    assert table.entries[w].main_system() == 0
+
+
+def test_error_windows_merge_into_their_clone():
+    head = _window(3)
+    one_error = syn.mutate(head, [10])
+    two_errors = syn.mutate(head, [3, 40])
+    shifted = head[1:] + "A"  # an indel: edit distance 2
+    far_single = syn.mutate(head, [5, 15, 25, 35])  # 4 errors, one read
+    other = _window(4)
+    table = _table({head: 1000, one_error: 3, two_errors: 1, shifted: 1, far_single: 1, other: 7})
+    clones, assignment, stats = cluster_windows(table, W)
+    assert [c.window for c in clones] == [head, other]
+    assert clones[0].reads == 1006 and clones[1].reads == 7
+    assert assignment[one_error] == assignment[far_single] == head
+    assert stats.error_windows_merged == 4 and stats.error_reads_merged == 6
+
+
+def test_similar_true_clones_stay_apart():
+    """Two clones 2 edits apart, both abundant: not an error of each other."""
+    head = _window(5)
+    sibling = syn.mutate(head, [20, 30])
+    table = _table({head: 3000, sibling: 40})
+    clones, _, stats = cluster_windows(table, W)
+    assert len(clones) == 2 and stats.error_windows_merged == 0
+
+
+def test_merging_can_be_disabled():
+    head = _window(6)
+    table = _table({head: 100, syn.mutate(head, [7]): 1})
+    clones, _, _ = cluster_windows(table, W, max_distance=0)
+    assert len(clones) == 2
+
+
+def test_shrunk_window_joins_the_full_window_with_its_centre():
+    head = _window(7)
+    shrunk = head[25 - 15: 25 + 15]  # 30 nt centred like the detection does
+    alone = _window(8)[10:40]
+    table = _table({head: 20, shrunk: 2, alone: 1})
+    clones, assignment, stats = cluster_windows(table, W)
+    assert assignment[shrunk] == head and assignment[alone] == alone
+    assert stats.shrunk_windows_merged == 1 and stats.shrunk_reads_merged == 2
+    assert {c.window: c.reads for c in clones} == {head: 22, alone: 1}
+    assert [c.shrunk for c in clones if c.window == alone] == [True]
+
+
+def test_error_model():
+    # a 2-read variant at 1 edit of a 1000-read clone: error; 40 reads at 2 edits of 3000: a clone
+    assert is_error_window(2, 1000, 1, W, 0.01)
+    assert not is_error_window(40, 3000, 2, W, 0.01)
+    # single reads: far edits only from clones large enough to produce such errors
+    assert is_error_window(1, 200, 4, W, 0.01)
+    assert not is_error_window(1, 2, 4, W, 0.01)
+    # the head must be larger
+    assert not is_error_window(5, 6, 1, W, 0.01)
