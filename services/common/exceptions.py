@@ -11,6 +11,7 @@ Construct them as ``NotFound("sample 12 does not exist", {"sample_id": 12})``; `
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from nameko.exceptions import deserialize_to_instance
@@ -22,10 +23,18 @@ class RepseqError(Exception):
     code = "error"
     http_status = 500
 
-    def __init__(self, message: str = "", details: dict[str, Any] | None = None):
+    def __init__(self, message: str = "", details: dict[str, Any] | str | None = None):
         self.message = message or self.__class__.__doc__.strip().splitlines()[0]
+        if isinstance(details, str):
+            # Rebuilt on the caller's side from the JSON text we put in ``args`` (see below).
+            try:
+                details = json.loads(details)
+            except ValueError:
+                details = {"detail": details}
         self.details = details or {}
-        super().__init__(self.message, self.details)
+        # nameko turns every non-string inside ``args`` into a string on the wire (numbers, booleans, null);
+        # carrying ``details`` as JSON text keeps their types across RPC.
+        super().__init__(self.message, json.dumps(self.details, default=str))
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
