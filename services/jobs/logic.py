@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from services.common.exceptions import BadRequest, NotFound, PermissionDenied
 from services.common.models import utcnow
-from services.common.permissions import Resource, can, granting_group_ids
+from services.common.permissions import Resource, can
 from services.common.principal import Principal
 from services.jobs import states
 from services.jobs.exceptions import ConfigInUse, DuplicateJob, JobFinished, NoInputFile
@@ -91,7 +91,7 @@ def may_use(principal: Principal, record: AnalysisConfig | PreProcess, action: s
 def get_config(session: Session, principal: Principal, config_id: int, action: str = "read") -> AnalysisConfig:
     """The config, if the principal may ``action`` it. NotFound when it does not exist or the principal may not
     even use it; PermissionDenied when it may use but not manage it."""
-    config = session.get(AnalysisConfig, _int(config_id, "config_id"))
+    config = session.get(AnalysisConfig, require_id(config_id, "config_id"))
     if config is None or not may_use(principal, config, "read"):
         raise NotFound(f"analysis config {config_id} does not exist", {"config_id": config_id})
     if action != "read" and not may_use(principal, config, action):
@@ -174,7 +174,8 @@ def create_pre_process(session: Session, principal: Principal, fields: PreProces
 
 
 # -- launching ---------------------------------------------------------------------------------------------------
-def _int(value: Any, name: str) -> int:
+def require_id(value: Any, name: str) -> int:
+    """``value`` if it is a positive integer (a record id), else BadRequest naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise BadRequest(f"{name} must be a positive integer", {name: repr(value)})
     return value
@@ -589,12 +590,3 @@ def validate_grep_sequence(sequence: str) -> str:
     if not re.fullmatch(r"[ACGTN]{10,1000}", seq):
         raise BadRequest("grep_reads must be 10 to 1000 nucleotides (A, C, G, T, N)", {"field": "grep_reads"})
     return seq
-
-
-def readable_job(principal: Principal, job: Job) -> bool:
-    """Cheap pre-check before asking samples: the job's creator and administrators always see it."""
-    return principal.is_admin or job.created_by == principal.user_id
-
-
-def granting(principal: Principal, action: str) -> frozenset[int]:
-    return granting_group_ids(principal, action)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -91,8 +90,6 @@ class Outcome(BaseModel):
             raise ValueError(f"state must be one of {', '.join(sorted(OUTCOMES))}")
         return value
 
-
-GREP_SEQUENCE = re.compile(r"^[ACGTN]{10,1000}$")
 
 
 def parse(model: type[BaseModel], data: Any) -> BaseModel:

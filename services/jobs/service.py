@@ -20,7 +20,7 @@ from services.common.health import database_check, service_report, storage_check
 from services.common.principal import Principal
 from services.common.storage import Storage
 from services.jobs import logic, states
-from services.jobs.models import AnalysisConfig, Job, PreProcess, Result
+from services.jobs.models import Job, PreProcess, Result
 from services.jobs.dependencies import JobQueue, SegmenterPool
 from services.jobs.schemas import ConfigFields, Outcome, PreProcessFields, WorkerInfo, parse
 
@@ -84,7 +84,7 @@ class JobsService:
 
     def _job_for(self, principal, job_id, action: str = "read") -> Job:
         caller = Principal.from_dict(principal)
-        job = self.db.get(Job, logic._int(job_id, "job_id"))
+        job = self.db.get(Job, logic.require_id(job_id, "job_id"))
         if job is None:
             raise NotFound(f"job {job_id} does not exist", {"job_id": job_id})
         if not caller.is_admin:
@@ -178,8 +178,8 @@ class JobsService:
         running, NoInputFile (409) when the sample has no stored file, BadRequest when the sample is not in the
         set, NotFound / PermissionDenied."""
         caller = Principal.from_dict(principal)
-        logic._int(sample_id, "sample_id")
-        self._authorize(principal, "run", logic._int(sample_set_id, "sample_set_id"))
+        logic.require_id(sample_id, "sample_id")
+        self._authorize(principal, "run", logic.require_id(sample_set_id, "sample_set_id"))
         config = logic.get_config(self.db, caller, config_id)
         return self._launch_one(principal, caller, sample_id, sample_set_id, config)
 
@@ -189,7 +189,7 @@ class JobsService:
         ``sample_ids``, which must belong to the set). Samples with an active identical job or no stored file are
         skipped. Returns ``{"launched": [job dicts], "skipped": [{"sample_id", "reason"}]}``."""
         caller = Principal.from_dict(principal)
-        self._authorize(principal, "run", logic._int(sample_set_id, "sample_set_id"))
+        self._authorize(principal, "run", logic.require_id(sample_set_id, "sample_set_id"))
         config = logic.get_config(self.db, caller, config_id)
         sample_set = self.samples.get_sample_set(principal, sample_set_id)
         in_set = [int(s["id"]) if isinstance(s, dict) else int(s) for s in
@@ -219,7 +219,7 @@ class JobsService:
         Returns the job dict."""
         caller = Principal.from_dict(principal)
         seq = logic.validate_grep_sequence(sequence)
-        self._authorize(principal, "run", logic._int(sample_set_id, "sample_set_id"))
+        self._authorize(principal, "run", logic.require_id(sample_set_id, "sample_set_id"))
         config = logic.get_config(self.db, caller, config_id)
         return self._launch_one(principal, caller, sample_id, sample_set_id, config, grep_reads=seq)
 
@@ -229,7 +229,7 @@ class JobsService:
         sequences bucket and used by the sample's later analyses (the original R1/R2 are kept). Requires
         ``run`` on the set and access to the pre-process. Returns the job dict."""
         caller = Principal.from_dict(principal)
-        self._authorize(principal, "run", logic._int(sample_set_id, "sample_set_id"))
+        self._authorize(principal, "run", logic.require_id(sample_set_id, "sample_set_id"))
         sample = self.samples.get_sample(principal, sample_id)
         return logic.job_dict(self._start_pre_process(caller, sample, sample_set_id, pre_process_id))
 
@@ -237,7 +237,7 @@ class JobsService:
         if pre_process_id is None:
             raise BadRequest(f"sample {sample['id']} has two files (R1/R2) but no pre-process to merge them",
                              {"sample_id": sample["id"]})
-        pre = self.db.get(PreProcess, logic._int(pre_process_id, "pre_process_id"))
+        pre = self.db.get(PreProcess, logic.require_id(pre_process_id, "pre_process_id"))
         if pre is None or not logic.may_use(caller, pre):
             raise NotFound(f"pre-process {pre_process_id} does not exist", {"pre_process_id": pre_process_id})
         launched = logic.create_job(self.db, caller, self.settings, kind=states.PRE_PROCESS, sample=sample,
@@ -253,7 +253,7 @@ class JobsService:
         """Jobs launched from a set (``read`` on it), newest first; optionally of one sample. List of job
         dicts: ``{"id", "kind", "sample_id", "sample_set_id", "config_id", "state", "reason", "attempts",
         "worker_id", "created_at", "queued_at", "started_at", "finished_at", ...}``."""
-        self._authorize(principal, "read", logic._int(sample_set_id, "sample_set_id"))
+        self._authorize(principal, "read", logic.require_id(sample_set_id, "sample_set_id"))
         query = self.db.query(Job).filter(Job.sample_set_id == sample_set_id)
         if sample_id is not None:
             query = query.filter(Job.sample_id == int(sample_id))
@@ -295,7 +295,7 @@ class JobsService:
         config: list of ``{"id", "job_id", "sample_id", "config_id", "bucket", "vidjil_key", "airr_key",
         "log_key", "extra_key", "hidden", "reads_total", "reads_segmented", "reads_by_locus", "clones_total",
         "run_date"}``."""
-        self._authorize(principal, "read", logic._int(sample_set_id, "sample_set_id"))
+        self._authorize(principal, "read", logic.require_id(sample_set_id, "sample_set_id"))
         query = self.db.query(Result).filter(Result.sample_set_id == sample_set_id)
         if sample_id is not None:
             query = query.filter(Result.sample_id == int(sample_id))
@@ -304,7 +304,7 @@ class JobsService:
         return [logic.result_dict(r) for r in query.order_by(Result.id.desc())]
 
     def _result_for(self, principal, result_id, action="read") -> Result:
-        result = self.db.get(Result, logic._int(result_id, "result_id"))
+        result = self.db.get(Result, logic.require_id(result_id, "result_id"))
         if result is None:
             raise NotFound(f"result {result_id} does not exist", {"result_id": result_id})
         if not Principal.from_dict(principal).is_admin:
@@ -358,7 +358,7 @@ class JobsService:
         without a result are absent."""
         if not isinstance(sample_ids, (list, tuple)):
             raise BadRequest("sample_ids must be a list of integers")
-        return logic.latest_results(self.db, list(sample_ids), logic._int(config_id, "config_id"))
+        return logic.latest_results(self.db, list(sample_ids), logic.require_id(config_id, "config_id"))
 
     # -- worker protocol (called by services.jobs.worker) ---------------------------------------------------------
     @rpc
@@ -448,4 +448,4 @@ class JobsService:
         return self.segmenter.designate(sequences, germline)
 
 
-__all__ = ["JobsService", "AnalysisConfig"]
+__all__ = ["JobsService"]
