@@ -7,9 +7,11 @@ PYTEST_ARGS ?=
 
 .PHONY: run stop setup setup-test services test bench status
 
-## run: install what is missing, start RabbitMQ/MariaDB/S3, migrate, start services + gateway, print the URL
+## run: install what is missing, start RabbitMQ/MariaDB/S3, migrate, start services + gateway, then the demo
+## (demo account + demo patient with two real samples analysed; prints the URL and the demo credentials)
 run: setup
 	$(REPSEQ) up
+	@$(REPSEQ) demo || echo "make run: the server runs, but the demo could not be built (reason above)" >&2
 
 ## stop: stop what `make run` started (services, gateway, S3 server)
 stop:

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, Iterable
 
 import requests
+import requests.adapters
+from urllib3.util.retry import Retry
 
 ACTIVE_STATES = ("PENDING", "QUEUED", "RUNNING")
 FINAL_STATES = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT")
@@ -86,6 +88,12 @@ class Client:
     def __init__(self, url: str, token: str | None = None, timeout: float = 60.0):
         self.url = url.rstrip("/")
         self.session = requests.Session()
+        # the server may close an idle keep-alive connection just as a poll reuses it: retry reads, never writes
+        retry = Retry(total=3, connect=3, read=2, status=0, backoff_factor=0.2,
+                      allowed_methods=frozenset({"GET", "HEAD"}), raise_on_status=False)
+        adapter = requests.adapters.HTTPAdapter(max_retries=retry)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
         self.timeout = timeout
         self.csrf_token: str | None = None
         if token:

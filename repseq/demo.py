@@ -65,7 +65,7 @@ def ensure_accounts(url: str, state_path: Path) -> dict:
     state.setdefault("admin_email", ADMIN_EMAIL)
     state.setdefault("admin_password", secrets.token_urlsafe(12))
     state.setdefault("demo_email", DEMO_EMAIL)
-    state.setdefault("demo_password", "demo-" + secrets.token_urlsafe(9))
+    state.setdefault("demo_password", "Lab-" + secrets.token_urlsafe(12))
     admin = Client(url)
     try:
         admin.init_admin(state["admin_email"], state["admin_password"])
@@ -125,13 +125,16 @@ def find_demo_patient(client: Client) -> dict | None:
     return None
 
 
-def run_demo(url: str | None = None, timeout: float = 900) -> int:
-    """Build the demo (see module docstring); print URL and credentials. Returns the exit code."""
+def run_demo(url: str | None = None, timeout: float = 900, state_path: str | Path | None = None) -> int:
+    """Build the demo (see module docstring); print URL and credentials. Returns the exit code.
+
+    ``state_path``: where the demo administrator's and demo user's passwords are kept (default
+    ``$REPSEQ_VAR_DIR/demo.json``)."""
     from services.common.config import Settings
 
     url = (url or Settings.from_env().gateway_url).rstrip("/")
     try:
-        state = ensure_accounts(url, _state_file())
+        state = ensure_accounts(url, Path(state_path) if state_path else _state_file())
         client = Client(url)
         client.login(state["demo_email"], state["demo_password"])
         patient = find_demo_patient(client)

@@ -179,7 +179,7 @@ def cmd_results(args) -> int:
 def cmd_demo(args) -> int:
     from repseq.demo import run_demo
 
-    return run_demo(args.url, timeout=args.timeout)
+    return run_demo(args.url, timeout=args.timeout, state_path=args.state)
 
 
 def add_commands(top, admin) -> None:
@@ -233,4 +233,5 @@ def add_commands(top, admin) -> None:
 
     demo = with_url(top.add_parser("demo", help="demo account and demo patient with two real samples, analysed"))
     demo.add_argument("--timeout", type=float, default=900)
+    demo.add_argument("--state", help="file keeping the demo passwords (default: $REPSEQ_VAR_DIR/demo.json)")
     demo.set_defaults(func=cmd_demo)
