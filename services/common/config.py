@@ -131,6 +131,12 @@ VARIABLES: tuple[Variable, ...] = (
              "Folder of the post-processing scripts administrators may register (empty = services/fuse/scripts)."),
     Variable("REPSEQ_FUSE_SCRIPT_TIME_LIMIT", "60", "Seconds each post-processing script may run."),
     Variable("REPSEQ_FUSE_ANALYSIS_MAX_BYTES", "5000000", "Largest saved analysis (JSON bytes) a user may store."),
+    # -- gateway (gateway/, docs/api.md) --
+    Variable("REPSEQ_MAX_UPLOAD_BYTES", str(20 * 1024**3),
+             "Largest sequence file the gateway accepts in one upload, in bytes (larger: 413); default 20 GiB."),
+    Variable("REPSEQ_HEALTHCARE_COMPLIANCE", "false",
+             "The hosting institution declares this server compliant for clinical use (true/false): the login page "
+             "shows a clinical-use banner instead of 'Research Use Only'."),
 )
 
 _BY_NAME = {v.name: v for v in VARIABLES}
@@ -236,12 +242,21 @@ _FUSE_FIELDS: dict[str, tuple[str, type, float]] = {
 }
 
 
+#: Settings fields of the gateway: field -> (variable, type, minimum).
+_GATEWAY_FIELDS: dict[str, tuple[str, type, float]] = {
+    "max_upload_bytes": ("REPSEQ_MAX_UPLOAD_BYTES", int, 1),
+    "healthcare_compliance": ("REPSEQ_HEALTHCARE_COMPLIANCE", bool, 0),
+}
+
+
 def _jobs_settings(get, fields: dict | None = None) -> dict:
     """Parse the jobs variables (or the ``fields`` given, same shape) with ``get(name)``."""
     values: dict = {}
     for field_name, (variable, kind, minimum) in (fields or _JOBS_FIELDS).items():
         raw = get(variable)
-        if kind is int:
+        if kind is bool:
+            values[field_name] = _parse_bool(variable, raw)
+        elif kind is int:
             values[field_name] = _parse_int(variable, raw, minimum=int(minimum))
         elif kind is float:
             values[field_name] = _parse_float(variable, raw)
@@ -335,6 +350,9 @@ class Settings:
     fuse_scripts_dir: str = ""
     fuse_script_time_limit: float = 60.0
     fuse_analysis_max_bytes: int = 5000000
+    # gateway
+    max_upload_bytes: int = 20 * 1024**3
+    healthcare_compliance: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, use_secrets_file: bool = True) -> "Settings":
@@ -409,6 +427,7 @@ class Settings:
             **_auth_settings(get),
             **_jobs_settings(get),
             **_jobs_settings(get, _FUSE_FIELDS),
+            **_jobs_settings(get, _GATEWAY_FIELDS),
         )
 
     def replace(self, **changes) -> "Settings":
@@ -449,6 +468,9 @@ class Settings:
             values[variable] = ("true" if value else "false") if kind is bool else str(value)
         for field_name, (variable, _kind, _minimum) in {**_JOBS_FIELDS, **_FUSE_FIELDS}.items():
             values[variable] = str(getattr(self, field_name))
+        for field_name, (variable, kind, _minimum) in _GATEWAY_FIELDS.items():
+            value = getattr(self, field_name)
+            values[variable] = ("true" if value else "false") if kind is bool else str(value)
         assert set(values) == set(_BY_NAME), "to_env must cover VARIABLES"
         return values
 
