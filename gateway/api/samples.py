@@ -30,13 +30,12 @@ from services.common.storage import ObjectStore
 log = logging.getLogger(__name__)
 TAG = "samples"
 
-#: Default upload limit (bytes) when the settings have none: 20 GiB, as the reference server's proxy.
-DEFAULT_MAX_UPLOAD = 20 * 1024**3
 READ_SIZE = 1024 * 1024
 
 
 def max_upload_bytes() -> int:
-    return int(getattr(context().settings, "max_upload_bytes", 0) or DEFAULT_MAX_UPLOAD)
+    """REPSEQ_MAX_UPLOAD_BYTES (default 20 GiB, the reference server's proxy limit)."""
+    return context().settings.max_upload_bytes
 
 
 def object_store() -> ObjectStore:

@@ -110,3 +110,21 @@ def test_follow_up_plot_is_valid_svg_with_log_axis_and_one_line_per_clone():
     # the 50% point sits above the 12.5% point (log scale, y grows downwards)
     first = root.findall("s:g[@class='clone']", ns)[0]
     assert "IGHV4-34*01" in first.find("s:title", ns).text
+
+
+def test_upload_reader_stops_at_the_limit_without_reading_everything():
+    import io
+
+    import pytest
+
+    from gateway.api.samples import LimitedBodyReader
+    from services.common.exceptions import TooLarge
+
+    body = io.BytesIO(b"x" * (5 * 1024 * 1024))
+    reader = LimitedBodyReader(body, limit=2 * 1024 * 1024)
+    with pytest.raises(TooLarge):
+        while reader.read(1024 * 1024):
+            pass
+    assert reader.count <= 3 * 1024 * 1024  # stopped within one read of the limit
+    small = LimitedBodyReader(io.BytesIO(b"@r\nACGT\n+\nIIII\n"), limit=100)
+    assert small.read(-1) == b"@r\nACGT\n+\nIIII\n" and small.read(10) == b""

@@ -305,6 +305,50 @@
     });
   }
 
+  // ---- administration forms: <form class="api-form" data-method data-path> sends its fields as JSON ------------
+  function formBody(form) {
+    const body = {};
+    // form.elements includes the inputs placed elsewhere in the page with form="<id>" (table rows)
+    Array.from(form.elements).forEach((input) => {
+      if (!input.name || input.disabled || input.tagName === "BUTTON") return;
+      if (input.type === "checkbox" && input.hasAttribute("data-array")) {
+        body[input.name] = body[input.name] || [];
+        if (input.checked) body[input.name].push(input.value);
+        return;
+      }
+      if (input.type === "checkbox") { body[input.name] = input.checked; return; }
+      if (input.value === "") return;
+      const type = input.dataset.type;
+      body[input.name] = type === "int" ? Number(input.value) : type === "bool" ? input.value === "true" : input.value;
+    });
+    return body;
+  }
+
+  document.addEventListener("submit", async (event) => {
+    const form = event.target.closest("form.api-form");
+    if (!form) return;
+    event.preventDefault();
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
+    const method = form.dataset.method || "POST";
+    const errorBox = form.querySelector(".form-error");
+    if (errorBox) errorBox.textContent = "";
+    const button = form.querySelector("button[type=submit]");
+    if (button) button.disabled = true;
+    try {
+      const answer = await api(method, form.dataset.path, method === "DELETE" ? undefined : formBody(form));
+      const output = form.querySelector(".form-result");
+      if (answer && answer.reset_token && output) {
+        output.textContent = "Created. Give the user this single-use password-reset token: " + answer.reset_token;
+        return;
+      }
+      window.location.reload();
+    } catch (error) {
+      if (errorBox) errorBox.textContent = error.message; else window.alert(error.message);
+    } finally {
+      if (button) button.disabled = false;
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", () => {
     initSizes();
     const set = document.getElementById("set");
