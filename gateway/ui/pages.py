@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 KIND_LABELS = {"patient": "Patients", "run": "Runs", "generic": "Sets"}
 KIND_SINGULAR = {"patient": "patient", "run": "run", "generic": "set"}
 JOB_STATES = ("QUEUED", "RUNNING", "COMPLETED", "FAILED", "CANCELLED")
+#: Names of the 8 clone tags (as in the Vidjil browser's defaults), shown in the clone table.
+TAG_NAMES = ("clone 1", "clone 2", "clone 3", "standard", "standard (noise)", "custom 1", "custom 2", "smaller")
 #: Form fields of each kind of set (as the samples service names them).
 SET_FIELDS = {"patient": ("first_name", "last_name", "birth_date", "label", "info"),
               "run": ("name", "run_date", "sequencer", "pcr", "label", "info"),
@@ -76,7 +78,7 @@ def _news() -> list[dict]:
 def _template_globals():
     return {"csrf_token": current_csrf_token, "principal": g.get("principal"), "set_title": set_title,
             "set_fields": set_fields, "KIND_LABELS": KIND_LABELS, "KIND_SINGULAR": KIND_SINGULAR,
-            "percent": _percent}
+            "percent": _percent, "TAG_NAMES": TAG_NAMES}
 
 
 def _percent(share: float | None, digits: int = 2) -> str:

@@ -1,6 +1,6 @@
 """A lab member's session in a real browser (Debian's Chromium, headless) against the running stack: log in,
 create a patient, upload a real FASTQ, launch the analysis, watch it reach COMPLETED, find the expected top clone
-in the clone list and in the follow-up plot, name it, reload and see the name. Screenshots of each page are
+in the clone list and in the follow-up plot, name and tag it, reload and see them. Screenshots of each page are
 written to test-output/screenshots/ for a reviewer."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import re
 import secrets
 import time
 
-from gateway_helpers import SPLEEN
+from gateway_helpers import COLON, SPLEEN
 
 #: The largest clone of the ImmuneDB spleen sample (51 of 1,468 reads).
 TOP_CDR3 = "AKMGPNLDY"
@@ -67,33 +67,47 @@ def test_patient_upload_analysis_clone_list_plot_and_name(page, stack, web_user,
     row.locator(".state", has_text=re.compile("QUEUED|RUNNING|PENDING|COMPLETED")).wait_for()
     # the status cell updates live (polling), no reload
     row.locator(".state", has_text="COMPLETED").wait_for(timeout=300_000)
+
+    # a follow-up sample two months later (the same donor's colon), launched with "launch all"
+    page.set_input_files("#files", str(COLON))
+    page.fill("#sampling_date", "2024-03-12")
+    page.click("#upload-button")
+    page.locator("#uploads li.done").nth(1).wait_for(timeout=60_000)
+    page.locator("#samples-table tbody tr", has_text=COLON.name).locator("button.launch").wait_for()
+    page.click("#launch-all")
+    colon_row = page.locator("#samples-table tbody tr", has_text=COLON.name)
+    colon_row.locator(".state", has_text="COMPLETED").wait_for(timeout=300_000)
     screenshot(page, "05-set-completed")
 
-    # results: the clone list and the follow-up plot (the fused result is rebuilt just after the analysis)
+    # results: the clone list and the follow-up plot (the fused result is rebuilt just after each analysis)
     page.click("#results-link")
     deadline = time.monotonic() + 120
-    while not page.locator("#clone-table").count():
-        assert time.monotonic() < deadline, "no clone table on the results page"
+    while page.locator("#clone-table thead th.num").count() < 3:  # rank + one column per sample
+        assert time.monotonic() < deadline, "the results page does not show both samples"
         time.sleep(1)
         page.reload()
-    first = page.locator("#clone-table tbody tr").first
-    assert first.locator(".cdr3").inner_text().strip().startswith(TOP_CDR3)
-    assert first.locator("td.gene").first.inner_text().startswith("IGHV4-34")
-    top_in_plot = page.locator("svg.followup g.clone").first.locator("title").text_content()
-    assert TOP_CDR3 in top_in_plot
-    assert page.locator("#qc-table tbody tr").count() == 1
+    top = page.locator("#clone-table tbody tr", has=page.locator("td.cdr3", has_text=TOP_CDR3)).first
+    assert top.locator("td.num").first.inner_text().strip() == "1"
+    assert top.locator("td.gene").first.inner_text().startswith("IGHV4-34")
+    clone_id = top.get_attribute("data-clone-id")
+    plotted = page.locator(f"svg.followup g.clone[data-clone-id='{clone_id}']")
+    assert TOP_CDR3 in plotted.locator("title").text_content()
+    assert plotted.locator("circle").count() == 2  # one point per sample, in sampling order
+    assert page.locator("#qc-table tbody tr").count() == 2
     assert "1468" in page.inner_text("#qc-table")
     screenshot(page, "06-results")
 
     # name the top clone with the keyboard, reload, see it in the list and in the plot's legend
-    name_input = first.locator("form.rename input")
+    name_input = top.locator("form.rename input")
     name_input.fill("MRD marker 1")
+    top.locator("form.rename select[name=tag]").select_option("3")
     name_input.press("Enter")
-    first.locator("form.rename button", has_text="Saved").wait_for()
+    top.locator("form.rename button", has_text="Saved").wait_for()
     page.reload()
-    first = page.locator("#clone-table tbody tr").first
-    assert first.locator("form.rename input").input_value() == "MRD marker 1"
-    assert "MRD marker 1" in page.locator("svg.followup .legend").first.text_content()
+    top = page.locator(f"#clone-table tbody tr[data-clone-id='{clone_id}']")
+    assert top.locator("form.rename input").input_value() == "MRD marker 1"
+    assert top.locator("form.rename select[name=tag]").input_value() == "3"
+    assert "MRD marker 1" in page.locator("svg.followup").text_content()
     screenshot(page, "07-results-named")
 
     # the patient is found by its tag in the list

@@ -268,11 +268,13 @@
         event.preventDefault();
         const cloneId = form.dataset.cloneId;
         const input = form.querySelector("input");
+        const tag = form.querySelector("select[name=tag]");
         const button = form.querySelector("button");
         button.disabled = true;
         try {
           await api("PUT", "/api/v1/sample_sets/" + setId + "/results/" + configId + "/clones/" + encodeURIComponent(cloneId),
-            { name: input.value.trim() });
+            { name: input.value.trim(), tag: tag && tag.value !== "" ? Number(tag.value) : null });
+          if (tag) tag.className = "tag-select tag-" + (tag.value === "" ? "none" : tag.value);
           const row = form.closest("tr");
           row.classList.add("saved");
           button.textContent = "Saved";
