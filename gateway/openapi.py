@@ -65,17 +65,25 @@ class Operation:
     raw_body: str | None = None
     produces: str = "application/json"
     errors: tuple[int, ...] = ()
-    path_params: dict[str, str] = field(default_factory=dict)
+    path_params: dict[str, Any] = field(default_factory=dict)
 
 
 #: Every registered operation, in declaration order.
 REGISTRY: list[Operation] = []
 
-_RULE_PARAM = re.compile(r"<(?:(?P<conv>[a-z]+):)?(?P<name>\w+)>")
+_RULE_PARAM = re.compile(r"<(?:(?P<conv>[a-z]+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>\w+)>")
 
 
-def _path_params(rule: str) -> dict[str, str]:
-    return {m.group("name"): (m.group("conv") or "string") for m in _RULE_PARAM.finditer(rule)}
+def _path_params(rule: str) -> dict[str, Any]:
+    """``{name: converter}``; the ``any(a, b)`` converter becomes ``("any", ["a", "b"])``."""
+    params: dict[str, Any] = {}
+    for m in _RULE_PARAM.finditer(rule):
+        conv = m.group("conv") or "string"
+        if conv == "any":
+            params[m.group("name")] = ("any", [a.strip().strip("'\"") for a in (m.group("args") or "").split(",")])
+        else:
+            params[m.group("name")] = conv
+    return params
 
 
 def openapi_path(rule: str) -> str:
@@ -219,7 +227,8 @@ def build_document(server_url: str | None = None) -> dict[str, Any]:
         if op.tag not in tags:
             tags.append(op.tag)
         parameters = [{"name": name, "in": "path", "required": True,
-                       "schema": _CONVERTER_SCHEMAS.get(conv, {"type": "string"})}
+                       "schema": ({"type": "string", "enum": conv[1]} if isinstance(conv, tuple)
+                                  else _CONVERTER_SCHEMAS.get(conv, {"type": "string"}))}
                       for name, conv in op.path_params.items()]
         if op.query is not None:
             parameters += _query_parameters(op.query)

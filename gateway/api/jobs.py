@@ -61,7 +61,7 @@ def launch_set(sample_set_id: int, body: LaunchSetBody):
     return call_as_user("jobs", "launch_set", sample_set_id, body.config_id, body.sample_ids)
 
 
-@operation(bp, "/jobs", "GET", summary="Jobs of a set (or the caller's recent jobs)", tag=TAG_JOBS,
+@operation(bp, "/jobs", "GET", summary="Jobs of a set (without a set: the server's active jobs, administrators)", tag=TAG_JOBS,
            query=JobsQuery, response=list[JobAnswer])
 def list_jobs(query: JobsQuery):
     """With ``sample_set_id``: the jobs launched from that set (newest first). Without: the active jobs of the
