@@ -11,9 +11,10 @@ per-read-position best scores that the V/J boundary search needs:
 * :func:`best_local`: the best local alignment (score and both ends) of a short germline (D)
   inside a read zone.
 
-Scores follow vidjil-algo's designation cost (match +4, mismatch -6, indel -10; Giraud, Salson et
-al., BMC Genomics 2014). Nucleotides are 2-bit codes (:func:`vdj.kmer.encode`); a non-ACGT code
-never matches.
+Scores: vidjil-algo's designation cost (match +4, mismatch -6; Giraud, Salson et al., BMC Genomics
+2014) with a higher indel cost (-13 instead of -10), so that a gap is only opened for at least 4
+matches: otherwise a 1-nt gap next to a J start wins over the right allele's clean alignment.
+Nucleotides are 2-bit codes (:func:`vdj.kmer.encode`); a non-ACGT code never matches.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 
 MATCH = 4
 MISMATCH = -6
-GAP = -10
+GAP = -13
 
 
 @numba.njit(cache=True, nogil=True)

@@ -35,7 +35,9 @@ import edlib
 class WindowEntry:
     """Reads seen with one window: count, length sum, systems, and a few reads for the consensus.
 
-    ``reads`` holds (length, oriented sequence, window start) tuples, the longest ones kept.
+    ``reads`` is a min-heap of (length, -read number, oriented sequence, window start) holding the
+    longest reads (ties: the first in the file), so the sample does not depend on the order in
+    which batches are processed.
     """
 
     __slots__ = ("count", "length_sum", "system", "other_systems", "reads")
@@ -45,35 +47,32 @@ class WindowEntry:
         self.length_sum = 0
         self.system = system
         self.other_systems: dict[int, int] | None = None
-        self.reads: list[tuple[int, str, int]] = []
-
-    def add_system(self, system: int, n: int = 1) -> None:
-        if system != self.system:
-            if self.other_systems is None:
-                self.other_systems = {}
-            self.other_systems[system] = self.other_systems.get(system, 0) + n
+        self.reads: list[tuple[int, int, str, int]] = []
 
     def main_system(self) -> int:
+        """The system of most of the reads (ties: the smallest index)."""
         if not self.other_systems:
             return self.system
-        others = dict(self.other_systems)
-        own = self.count - sum(others.values())
-        best, best_n = self.system, own
-        for system, n in sorted(others.items()):
-            if n > best_n:
-                best, best_n = system, n
-        return best
+        counts = dict(self.other_systems)
+        counts[self.system] = counts.get(self.system, 0) + self.count - sum(self.other_systems.values())
+        return min(counts, key=lambda s: (-counts[s], s))
 
 
 def keep_longest(reads: list, limit: int) -> list:
-    """The ``limit`` longest of (length, sequence, start) tuples (ties: earliest kept)."""
+    """The ``limit`` largest (length, -read number, ...) tuples, as a heap."""
     if len(reads) <= limit:
+        heapq.heapify(reads)
         return reads
-    return heapq.nlargest(limit, reads, key=lambda r: r[0])
+    kept = heapq.nlargest(limit, reads, key=lambda r: (r[0], r[1]))
+    heapq.heapify(kept)
+    return kept
 
 
 class WindowTable:
-    """All windows of a run (the only per-clone state kept while streaming)."""
+    """All windows of a run (the only per-clone state kept while streaming).
+
+    ``max_reads`` reads are kept per window (the longest) for the consensus.
+    """
 
     def __init__(self, max_reads: int = 30):
         self.max_reads = max_reads
@@ -82,25 +81,47 @@ class WindowTable:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def merge_batch(self, batch_windows: dict) -> None:
-        """Add a batch's windows: {window: (count, length_sum, {system: n}, [(len, seq, start)])}."""
+    def add(self, window: str, system: int, length: int, number: int, read: str, start: int) -> None:
+        """Count one read (number = its 0-based position in the file) with ``window``."""
+        entry = self.entries.get(window)
+        if entry is None:
+            entry = WindowEntry(system)
+            self.entries[window] = entry
+        elif system != entry.system:
+            others = entry.other_systems
+            if others is None:
+                others = entry.other_systems = {}
+            others[system] = others.get(system, 0) + 1
+        entry.count += 1
+        entry.length_sum += length
+        reads = entry.reads
+        item = (length, -number, read, start)
+        if len(reads) < self.max_reads:
+            heapq.heappush(reads, item)
+        elif (length, -number) > (reads[0][0], reads[0][1]):
+            heapq.heapreplace(reads, item)
+
+    def merge(self, other: "WindowTable") -> None:
+        """Add the windows of ``other`` (e.g. a worker's table) to this one."""
         entries = self.entries
-        limit = self.max_reads
-        for window, (count, length_sum, systems, reads) in batch_windows.items():
-            entry = entries.get(window)
-            if entry is None:
-                first_system = max(systems.items(), key=lambda kv: (kv[1], -kv[0]))[0]
-                entry = WindowEntry(first_system)
-                entries[window] = entry
-            entry.count += count
-            entry.length_sum += length_sum
-            for system, n in systems.items():
-                entry.add_system(system, n)
-            if reads:
-                if entry.reads:
-                    entry.reads = keep_longest(entry.reads + reads, limit)
-                else:
-                    entry.reads = keep_longest(reads, limit)
+        for window, theirs in other.entries.items():
+            mine = entries.get(window)
+            if mine is None:
+                entries[window] = theirs
+                continue
+            system_counts = {}
+            for entry in (mine, theirs):
+                own = entry.count - (sum(entry.other_systems.values()) if entry.other_systems else 0)
+                system_counts[entry.system] = system_counts.get(entry.system, 0) + own
+                for system, n in (entry.other_systems or {}).items():
+                    system_counts[system] = system_counts.get(system, 0) + n
+            first = min(mine.system, theirs.system) if mine.system != theirs.system else mine.system
+            mine.system = first
+            others = {s: n for s, n in system_counts.items() if s != first}
+            mine.other_systems = others or None
+            mine.count += theirs.count
+            mine.length_sum += theirs.length_sum
+            mine.reads = keep_longest(mine.reads + theirs.reads, self.max_reads)
 
 
 @dataclass

@@ -19,8 +19,9 @@ from vdj.kmer import NUCLEOTIDE_CODE
 _LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
 
 
-def consensus(reads: list[tuple[int, str, int]], min_cover: int | None = None) -> tuple[str, int]:
-    """Consensus of reads given as (length, sequence, window start) and the window's offset in it.
+def consensus(reads: list[tuple], min_cover: int | None = None) -> tuple[str, int]:
+    """Consensus of reads given as (length, -read number, sequence, window start) tuples (as kept by
+    :class:`vdj.cluster.WindowTable`) and the offset of the window start in it.
 
     Returns (consensus sequence, offset of the window start in the consensus). An empty list gives
     ("", 0).
@@ -30,11 +31,11 @@ def consensus(reads: list[tuple[int, str, int]], min_cover: int | None = None) -
     n = len(reads)
     if min_cover is None:
         min_cover = min(n, max(3, math.ceil(n / 4)))
-    left = max(start for _, _, start in reads)  # columns before the window
-    right = max(len(seq) - start for _, seq, start in reads)
+    left = max(r[3] for r in reads)  # columns before the window
+    right = max(len(r[2]) - r[3] for r in reads)
     width = left + right
     counts = np.zeros((5, width), dtype=np.int32)
-    for _, seq, start in reads:
+    for _, _, seq, start in reads:
         codes = NUCLEOTIDE_CODE[np.frombuffer(seq.encode("ascii", "replace"), dtype=np.uint8)]
         offset = left - start
         columns = np.arange(offset, offset + len(codes))

@@ -95,7 +95,8 @@ def _log_binomial_tail(n, p, k):
 @numba.njit(cache=True, nogil=True)
 def _mode(values, n):
     """Most frequent value of values[:n] (ties: the smallest); values are sorted in place."""
-    v = np.sort(values[:n])
+    v = values[:n]
+    v.sort()
     best = v[0]
     best_count = 1
     run = 1
@@ -144,7 +145,8 @@ def _side_reference(hits, n_positions, length, span, strand, label, has_label, s
             n_est += 1
     if n_hits == 0:
         return NO_POSITION, 0, NO_POSITION, False
-    ordered = np.sort(hitpos[:n_hits])
+    ordered = hitpos[:n_hits]
+    ordered.sort()
     median = ordered[n_hits // 2]
     if n_est > 0:
         return _mode(estimates, n_est), n_hits, median, True
@@ -196,7 +198,7 @@ def _best_system(log_lefts, log_rights, n_systems):
 
 @numba.njit(cache=True, nogil=True)
 def detect_kernel(codes, offsets, table, mask_labels, mask_n, mask_strands, has_label, density,
-                  n_systems, seed_positions, span,
+                  n_systems, seed_blocks, span,
                   log_multiplier, log_threshold, window, status, system_out, strand_out,
                   window_start, window_length, ref5_out, ref3_out, evalue_out, evalue_left_out,
                   evalue_right_out):
@@ -206,7 +208,9 @@ def detect_kernel(codes, offsets, table, mask_labels, mask_n, mask_strands, has_
         codes: uint8 2-bit codes of all reads (4 = not ACGT); offsets: int64[n_reads + 1].
         table, density: the index (:class:`vdj.kmer.KmerIndex`); mask_labels, mask_n,
             mask_strands, has_label: its label masks unpacked (:func:`unpack_masks`).
-        seed_positions: int64 positions used by the seed; span: its length.
+        seed_blocks: int64[n_blocks, 3] (right shift, bit mask, bits) extracting each run of '#' of
+            the seed from the 2-bit code of the span (first nucleotide in the high bits)
+            (:attr:`vdj.kmer.Seed.blocks`); span: its length.
         log_multiplier: ln(number of systems x number of reads); log_threshold: ln(max e-value).
         window: window length w (nt).
     Outputs (one element per read): status code, system index (-1), strand (0 +, 1 -), window
@@ -224,7 +228,8 @@ def detect_kernel(codes, offsets, table, mask_labels, mask_n, mask_strands, has_
     counts = np.zeros(n_labels, dtype=np.int64)
     log_lefts = np.zeros(n_systems, dtype=np.float64)
     log_rights = np.zeros(n_systems, dtype=np.float64)
-    weight = seed_positions.shape[0]
+    n_blocks = seed_blocks.shape[0]
+    span_mask = (np.int64(1) << np.int64(2 * span)) - 1
     max_len = 0
     for r in range(n_reads):
         length = offsets[r + 1] - offsets[r]
@@ -255,19 +260,29 @@ def detect_kernel(codes, offsets, table, mask_labels, mask_n, mask_strands, has_
         plus_positions = 0
         minus_positions = 0
         valid_positions = 0
-        # 1. look up every seed position
+        # 1. look up every seed position (rolling 2-bit code of the span; a non-ACGT nucleotide
+        # anywhere in the span makes the position invalid)
+        rolling = np.int64(0)
+        last_invalid = -1
+        for i in range(span - 1):
+            c = codes[start + i]
+            if c > 3:
+                last_invalid = i
+                c = 0
+            rolling = ((rolling << 2) | c) & span_mask
         for p in range(n_positions):
-            key = 0
-            ok = True
-            for j in range(weight):
-                c = codes[start + p + seed_positions[j]]
-                if c > 3:
-                    ok = False
-                    break
-                key = (key << 2) | c
-            if not ok:
+            i = p + span - 1
+            c = codes[start + i]
+            if c > 3:
+                last_invalid = i
+                c = 0
+            rolling = ((rolling << 2) | c) & span_mask
+            if last_invalid >= p:
                 hits[p] = INVALID
                 continue
+            key = np.int64(0)
+            for b in range(n_blocks):
+                key = (key << seed_blocks[b, 2]) | ((rolling >> seed_blocks[b, 0]) & seed_blocks[b, 1])
             valid_positions += 1
             value = table[key]
             hits[p] = value
@@ -296,12 +311,21 @@ def detect_kernel(codes, offsets, table, mask_labels, mask_n, mask_strands, has_
         min_left = 1e300
         min_right = 1e300
         any_system = False
+        # systems with less than half the hits of the best one cannot explain the read better:
+        # skip their (costly) e-values
+        max_total = 0
+        for s in range(n_systems):
+            total = counts[4 * s + strand] + counts[4 * s + 2 + strand]
+            if total > max_total:
+                max_total = total
         for s in range(n_systems):
             l5 = 4 * s + strand
             l3 = 4 * s + 2 + strand
             log_lefts[s] = 1e300
             log_rights[s] = 1e300
             if counts[l5] == 0 and counts[l3] == 0:
+                continue
+            if 2 * (counts[l5] + counts[l3]) < max_total:
                 continue
             any_system = True
             log_lefts[s] = _log_binomial_tail(valid_positions, density[l5], counts[l5]) + log_multiplier
@@ -443,7 +467,7 @@ def detect(codes: np.ndarray, offsets: np.ndarray, index, window: int, multiplie
     mask_labels, mask_n, mask_strands, has_label = unpack_masks(index)
     detect_kernel(codes, offsets, index.table, mask_labels, mask_n, mask_strands, has_label,
                   index.density, index.n_systems,
-                  index.seed.positions, index.seed.span, math.log(max(multiplier, 1.0)), log_threshold,
+                  index.seed.blocks, index.seed.span, math.log(max(multiplier, 1.0)), log_threshold,
                   window, result.status, result.system, result.strand, result.window_start,
                   result.window_length, result.ref5, result.ref3, result.log10_evalue,
                   result.log10_evalue_left, result.log10_evalue_right)

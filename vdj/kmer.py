@@ -74,6 +74,22 @@ class Seed:
         return self.shape.count("#")
 
     @property
+    def blocks(self) -> np.ndarray:
+        """int64[n_blocks, 3]: for each run of '#', (right shift, mask, bits) extracting it from the
+        2-bit code of the whole span (first nucleotide in the high bits); the key is the blocks'
+        bits concatenated left to right, as in :func:`seed_keys`."""
+        rows = []
+        start = None
+        for i, c in enumerate(self.shape + "-"):
+            if c == "#" and start is None:
+                start = i
+            elif c != "#" and start is not None:
+                length = i - start
+                rows.append((2 * (self.span - start - length), (1 << (2 * length)) - 1, 2 * length))
+                start = None
+        return np.array(rows, dtype=np.int64)
+
+    @property
     def positions(self) -> np.ndarray:
         return np.array([i for i, c in enumerate(self.shape) if c == "#"], dtype=np.int64)
 

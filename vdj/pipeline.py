@@ -14,6 +14,7 @@ import datetime
 import math
 import multiprocessing
 import os
+import queue
 import shlex
 import sys
 import tempfile
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from vdj import __version__
-from vdj.cluster import Clone, MergeStats, WindowTable, cluster_windows, keep_longest
+from vdj.cluster import Clone, MergeStats, WindowTable, cluster_windows
 from vdj.consensus import consensus
 from vdj.designation import Designation, Designer
 from vdj.detect import SEG, STATUS_NAMES, UNSEG_TOO_SHORT_W, detect
@@ -142,19 +143,20 @@ _CONTEXT: _Context | None = None
 
 @dataclass
 class BatchOutcome:
-    """Summary of one batch: statistics, windows with counts and sample reads, per-read calls."""
+    """What a batch sends back to the main process: its statistics and, when asked, the per-read
+    TSV lines ``read_id window locus status`` (windows and reads stay in the worker's table)."""
 
+    index: int
     stats: RunStatistics
-    windows: dict
-    assignments: list | None
+    assignment_text: str = ""
 
 
-def process_batch(sequences: list[str], context: _Context | None = None) -> BatchOutcome:
-    """Detect the reads of a batch and summarise them by window.
+def process_batch(sequences: list[str], table: WindowTable, first_number: int = 0,
+                  context: _Context | None = None, read_names: list[str] | None = None) -> BatchOutcome:
+    """Detect the reads of a batch and add them to ``table`` by window.
 
-    Returns windows as {window: (count, length_sum, {system: n}, [(length, oriented read,
-    window start)])} with at most ``consensus_reads`` (the longest) reads per window, and, when
-    asked, one (status name, system name, window) per read.
+    ``first_number``: 0-based number of the first read in the file (ties of the read sample).
+    With ``read_names``, returns the per-read assignment lines (``read_id window locus status``).
     """
     ctx = context or _CONTEXT
     codes, offsets = encode_batch(sequences)
@@ -164,7 +166,8 @@ def process_batch(sequences: list[str], context: _Context | None = None) -> Batc
     status = result.status
     stats.total = len(sequences)
     stats.total_length = int(lengths.sum())
-    names = ctx.system_names
+    system_names = ctx.system_names
+    loci = ctx.system_loci
     for code in np.unique(status).tolist():
         mask = status == code
         n = int(mask.sum())
@@ -175,21 +178,23 @@ def process_batch(sequences: list[str], context: _Context | None = None) -> Batc
         else:
             stats.reasons[STATUS_NAMES[code]] += n
             stats.reason_lengths[STATUS_NAMES[code]] += total_length
-    windows: dict = {}
-    assignments = [] if ctx.want_assignments else None
-    limit = ctx.consensus_reads
+    lines = [] if read_names is not None else None
     full = ctx.window
     systems = result.system.tolist()
     strands = result.strand.tolist()
     starts = result.window_start.tolist()
     wlengths = result.window_length.tolist()
     status_list = status.tolist()
+    per_system = stats.per_system
+    per_system_length = stats.per_system_length
+    add = table.add
     for i, sequence in enumerate(sequences):
         code = status_list[i]
         if code != SEG:
-            if assignments is not None:
+            if lines is not None:
                 system = systems[i]
-                assignments.append((STATUS_NAMES[code], ctx.system_loci[system] if system >= 0 and code == UNSEG_TOO_SHORT_W else "", ""))
+                locus = loci[system] if system >= 0 and code == UNSEG_TOO_SHORT_W else ""
+                lines.append(f"{_read_id(read_names[i])}\t\t{locus}\t{STATUS_NAMES[code]}\n")
             continue
         system = systems[i]
         read = sequence.upper()
@@ -201,36 +206,43 @@ def process_batch(sequences: list[str], context: _Context | None = None) -> Batc
         else:
             stats.segmented_plus += 1
             stats.segmented_plus_length += length
-        name = names[system]
-        stats.per_system[name] = stats.per_system.get(name, 0) + 1
-        stats.per_system_length[name] = stats.per_system_length.get(name, 0) + length
+        name = system_names[system]
+        per_system[name] = per_system.get(name, 0) + 1
+        per_system_length[name] = per_system_length.get(name, 0) + length
         start = starts[i]
         wlen = wlengths[i]
         if wlen != full:
             stats.changed_window += 1
             stats.changed_window_length += length
         window = read[start:start + wlen]
-        entry = windows.get(window)
-        if entry is None:
-            windows[window] = [1, length, {system: 1}, [(length, read, start)]]
-        else:
-            entry[0] += 1
-            entry[1] += length
-            entry[2][system] = entry[2].get(system, 0) + 1
-            sample = entry[3]
-            sample.append((length, read, start))
-            if len(sample) > 2 * limit:
-                entry[3] = keep_longest(sample, limit)
-        if assignments is not None:
-            assignments.append(("SEG", ctx.system_loci[system], window))
-    for entry in windows.values():
-        if len(entry[3]) > limit:
-            entry[3] = keep_longest(entry[3], limit)
-    return BatchOutcome(stats, windows, assignments)
+        add(window, system, length, first_number + i, read, start)
+        if lines is not None:
+            lines.append(f"{_read_id(read_names[i])}\t{window}\t{loci[system]}\tSEG\n")
+    return BatchOutcome(0, stats, "".join(lines) if lines is not None else "")
 
 
-def _process_batch_worker(batch):
-    return batch.first_index, batch.names if _CONTEXT.want_assignments else None, process_batch(batch.sequences)
+def _read_id(name: str) -> str:
+    return name.split(None, 1)[0] if name else name
+
+
+def _worker(in_queue, out_queue, max_reads: int, want_names: bool) -> None:
+    """Worker process: detect batches from ``in_queue`` into a local window table; send each
+    batch's outcome, then the table (or an error message) to ``out_queue``."""
+    table = WindowTable(max_reads)
+    try:
+        while True:
+            item = in_queue.get()
+            if item is None:
+                break
+            index, batch = item
+            outcome = process_batch(batch.sequences, table, batch.first_index,
+                                    read_names=batch.names if want_names else None)
+            outcome.index = index
+            out_queue.put(("batch", outcome))
+        out_queue.put(("table", table))
+    except BaseException as error:  # reported to the main process, which raises it
+        import traceback
+        out_queue.put(("error", f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -274,6 +286,7 @@ def analyze(input_path: str | os.PathLike, options: AnalysisOptions | None = Non
     """
     options = options or AnalysisOptions()
     started = time.perf_counter()
+    cpu_started = time.process_time()
     run_timestamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
     path = Path(input_path)
     if germlines is None:
@@ -297,32 +310,42 @@ def analyze(input_path: str | os.PathLike, options: AnalysisOptions | None = Non
         assignment_file = tempfile.NamedTemporaryFile("w", delete=False, dir=target.parent if target.parent.exists() else None,
                                                       prefix=".vdj-assign-", suffix=".tmp", encoding="utf-8")
     bar = _progress_bar(options, path)
-    pool = None
+    want_names = options.read_assignments is not None
+    pending: dict[int, BatchOutcome] = {}
+    next_to_write = 0
+
+    def accept(outcome: BatchOutcome) -> None:
+        nonlocal next_to_write
+        stats.add(outcome.stats)
+        if bar is not None:
+            bar.update(outcome.stats.total)
+        if assignment_file is None:
+            return
+        pending[outcome.index] = outcome
+        while next_to_write in pending:  # keep the input order in the assignments file
+            assignment_file.write(pending.pop(next_to_write).assignment_text)
+            next_to_write += 1
+
+    completed = False
     try:
-        batches = read_batches(path, options.batch_size)
         if options.threads > 1:
-            pool = multiprocessing.get_context("fork").Pool(options.threads)
-            outcomes = pool.imap(_process_batch_worker, batches, chunksize=1)
+            _run_workers(path, options, table, accept, want_names)
         else:
-            outcomes = (_process_batch_worker(b) for b in batches)
-        for _first, names, outcome in outcomes:
-            stats.add(outcome.stats)
-            table.merge_batch(outcome.windows)
-            if assignment_file is not None:
-                for name, (status, system, window) in zip(names, outcome.assignments):
-                    read_id = name.split(None, 1)[0] if name else name
-                    assignment_file.write(f"{read_id}\t{window}\t{system}\t{status}\n")
-            if bar is not None:
-                bar.update(outcome.stats.total)
+            for batch_number, batch in enumerate(read_batches(path, options.batch_size)):
+                outcome = process_batch(batch.sequences, table, batch.first_index,
+                                        read_names=batch.names if want_names else None)
+                outcome.index = batch_number
+                accept(outcome)
+        completed = True
     finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
         if bar is not None:
             bar.close()
         if assignment_file is not None:
             assignment_file.close()
+            if not completed:
+                os.unlink(assignment_file.name)
     stats.seconds_reading_detecting = time.perf_counter() - started
+    stats.cpu_seconds_main = time.process_time() - cpu_started
 
     t0 = time.perf_counter()
     clones, assignment, merge = cluster_windows(table, options.window, options.merge_distance,
@@ -361,17 +384,71 @@ def analyze(input_path: str | os.PathLike, options: AnalysisOptions | None = Non
         germlines=germlines, systems=systems, diversity=diversity, run_timestamp=run_timestamp, merge=merge)
 
 
+def _run_workers(path: Path, options: AnalysisOptions, table: WindowTable, accept, want_names: bool) -> None:
+    """Stream the batches of ``path`` to ``options.threads`` forked worker processes; each keeps
+    its own window table, merged into ``table`` at the end. The main process only reads."""
+    context = multiprocessing.get_context("fork")
+    in_queue = context.Queue(maxsize=2 * options.threads)
+    out_queue = context.Queue()
+    workers = [context.Process(target=_worker, args=(in_queue, out_queue, options.consensus_reads, want_names),
+                               daemon=True) for _ in range(options.threads)]
+    for worker in workers:
+        worker.start()
+    tables_left = len(workers)
+
+    def drain(block: bool) -> None:
+        nonlocal tables_left
+        while True:
+            try:
+                kind, payload = out_queue.get(block=block, timeout=1.0 if block else None)
+            except queue.Empty:
+                if block and not all(w.is_alive() for w in workers) and out_queue.empty():
+                    raise RuntimeError("a worker process died unexpectedly") from None
+                if block:
+                    continue
+                return
+            if kind == "batch":
+                accept(payload)
+            elif kind == "table":
+                table.merge(payload)
+                tables_left -= 1
+            else:
+                raise RuntimeError(f"worker failed: {payload}")
+            if block:
+                return
+
+    try:
+        for index, batch in enumerate(read_batches(path, options.batch_size)):
+            while True:
+                try:
+                    in_queue.put((index, batch), timeout=0.05)
+                    break
+                except queue.Full:
+                    drain(block=False)
+            drain(block=False)
+        for _ in workers:
+            in_queue.put(None)
+        while tables_left:
+            drain(block=True)
+    finally:
+        for worker in workers:
+            if worker.is_alive() and tables_left:
+                worker.terminate()
+        for worker in workers:
+            worker.join(timeout=5)
+
+
 def _clone_result(clone: Clone, rank: int, system, entry, table: WindowTable, options: AnalysisOptions,
                   designer: Designer | None, multiplier: float) -> CloneResult:
     warnings = []
     if clone.shrunk:
         warnings.append({"code": "W50", "msg": "Short or shifted window", "level": "warn"})
-    reads = list(entry.reads)
+    reads = sorted(entry.reads, reverse=True)
     if len(reads) < 3:
         for window in clone.merged_windows:
             other = table.entries.get(window)
             if other is not None and len(window) == len(clone.window):
-                reads.extend(other.reads)
+                reads.extend(sorted(other.reads, reverse=True))
             if len(reads) >= 3:
                 break
     result = CloneResult(clone=clone, top=rank, germline=system.name, locus=system.locus,

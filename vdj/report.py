@@ -41,6 +41,7 @@ class RunStatistics:
     seconds_clustering: float = 0.0
     seconds_designation: float = 0.0
     seconds_total: float = 0.0
+    cpu_seconds_main: float = 0.0
 
     @property
     def detected(self) -> int:
@@ -74,7 +75,8 @@ class RunStatistics:
             "seconds": {"reading_detecting": round(self.seconds_reading_detecting, 3),
                         "clustering": round(self.seconds_clustering, 3),
                         "designation": round(self.seconds_designation, 3),
-                        "total": round(self.seconds_total, 3)},
+                        "total": round(self.seconds_total, 3),
+                        "main_process_cpu_reading_detecting": round(self.cpu_seconds_main, 3)},
         }
 
     def render(self) -> str:

@@ -15,27 +15,51 @@ def _window(seed: int) -> str:
 
 def _table(counts: dict[str, int], system: int = 0, max_reads: int = 5) -> WindowTable:
     table = WindowTable(max_reads)
-    batch = {w: (n, 200 * n, {system: n}, [(200, "A" * 200, 10)] * min(n, 8)) for w, n in counts.items()}
-    table.merge_batch(batch)
+    number = 0
+    for window, n in counts.items():
+        for _ in range(n):
+            table.add(window, system, 200, number, "A" * 200, 10)
+            number += 1
     return table
 
 
-def test_merge_batches_bounded_reads():
-    table = WindowTable(max_reads=3)
+def test_bounded_read_sample_is_the_longest_whatever_the_order():
     w = _window(1)
-    for length in (100, 300, 200, 250, 150):
-        table.merge_batch({w: (1, length, {0: 1}, [(length, "A" * length, 5)])})
-    entry = table.entries[w]
-    assert entry.count == 5 and entry.length_sum == 1000
-    assert sorted(r[0] for r in entry.reads) == [200, 250, 300]
-    assert keep_longest([(1, "a", 0), (3, "b", 0), (2, "c", 0)], 2) == [(3, "b", 0), (2, "c", 0)]
+    lengths = [100, 300, 200, 250, 150, 300]
+    samples = []
+    for order in (range(6), reversed(range(6))):
+        table = WindowTable(max_reads=3)
+        for number in order:
+            table.add(w, 0, lengths[number], number, "A" * lengths[number], 5)
+        entry = table.entries[w]
+        assert entry.count == 6 and entry.length_sum == 1300
+        samples.append(sorted(entry.reads, reverse=True))
+    assert samples[0] == samples[1]
+    assert [(r[0], -r[1]) for r in samples[0]] == [(300, 1), (300, 5), (250, 3)]
+    assert sorted(keep_longest([(1, 0, "a", 0), (3, -1, "b", 0), (2, -2, "c", 0)], 2)) == [(2, -2, "c", 0), (3, -1, "b", 0)]
+
+
+def test_tables_of_workers_merge():
+    w, v = _window(2), _window(3)
+    one, two, whole = WindowTable(2), WindowTable(2), WindowTable(2)
+    reads = [(w, 1, 120), (v, 0, 100), (w, 0, 130), (w, 0, 110), (v, 0, 90)]
+    for number, (window, system, length) in enumerate(reads):
+        (one if number % 2 else two).add(window, system, length, number, "C" * length, 3)
+        whole.add(window, system, length, number, "C" * length, 3)
+    one.merge(two)
+    for window in (w, v):
+        assert one.entries[window].count == whole.entries[window].count
+        assert sorted(one.entries[window].reads) == sorted(whole.entries[window].reads)
+        assert one.entries[window].main_system() == whole.entries[window].main_system()
+    assert one.entries[w].main_system() == 0
 
 
 def test_main_system_is_majority():
     table = WindowTable()
     w = _window(2)
-    table.merge_batch({w: (1, 100, {1: 1}, [])})
-    table.merge_batch({w: (3, 300, {0: 3}, [])})
+    table.add(w, 1, 100, 0, "A" * 100, 0)
+    for number in range(1, 4):
+        table.add(w, 0, 100, number, "A" * 100, 0)
     assert table.entries[w].main_system() == 0
 
 

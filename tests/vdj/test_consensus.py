@@ -14,7 +14,7 @@ def test_consensus_outvotes_errors_and_spans_covered_columns():
     for i, (start, end) in enumerate([(0, 300), (20, 280), (40, 300), (10, 260), (60, 240)]):
         read = template[start:end]
         read = syn.mutate(read, [(7 * i + 13) % len(read), (11 * i + 101) % len(read)])
-        reads.append((len(read), read, window_start - start))
+        reads.append((len(read), -i, read, window_start - start))
     sequence, offset = consensus(reads)
     # columns covered by >= 3 reads: template[20:280]
     assert sequence == template[20:280]
@@ -23,4 +23,4 @@ def test_consensus_outvotes_errors_and_spans_covered_columns():
 
 def test_single_read_and_empty():
     assert consensus([]) == ("", 0)
-    assert consensus([(10, "ACGTACGTAC", 4)]) == ("ACGTACGTAC", 4)
+    assert consensus([(10, 0, "ACGTACGTAC", 4)]) == ("ACGTACGTAC", 4)
