@@ -329,7 +329,17 @@ def set_page(sample_set_id: int):
     samples = sample_set.get("samples") or []
     for sample in samples:
         sample["job"] = jobs.get((sample.get("id"), config_id))
-    return _page("set.html", sample_set=sample_set, samples=samples, configs=configs, config_id=config_id)
+    may = sample_set.get("permissions") or {}
+    owners, share_choices = [], []
+    if may.get("admin"):
+        access_ids = list(sample_set.get("access_group_ids") or [])
+        try:
+            owners = call_as_user("auth", "describe_groups", access_ids) if access_ids else []
+            share_choices = [grp for grp in call_as_user("auth", "list_groups") if grp["id"] not in access_ids]
+        except RepseqError as error:  # sharing is a side panel: the samples must still show
+            log.warning("set %s: groups unavailable: %s", sample_set_id, error.message)
+    return _page("set.html", sample_set=sample_set, samples=samples, configs=configs, config_id=config_id,
+                 may=may, owners=owners, share_choices=share_choices, fields=SET_FIELDS.get(sample_set.get("kind"), ()))
 
 
 # -- results -------------------------------------------------------------------------------------------------------

@@ -96,6 +96,12 @@ def test_patient_upload_analysis_clone_list_plot_and_name(page, stack, web_user,
     assert page.locator("#qc-table tbody tr").count() == 2
     assert "1468" in page.inner_text("#qc-table")
     screenshot(page, "06-results")
+    with page.expect_download() as download:
+        page.click("#export-png")
+    png = download.value.path().read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    svg = page.request.get(page.get_attribute(".plot figcaption a[download]", "href"))
+    assert svg.ok and svg.text().startswith("<svg") and TOP_CDR3 in svg.text()
 
     # name the top clone with the keyboard, reload, see it in the list and in the plot's legend
     name_input = top.locator("form.rename input")

@@ -70,6 +70,10 @@
       if (!row) return;
       const cell = row.querySelector(".status");
       cell.replaceChildren(stateBadge(job ? job.state : null));
+      if (job && ["PENDING", "QUEUED", "RUNNING"].includes(job.state)) {
+        cell.appendChild(document.createTextNode(" "));
+        cell.appendChild(el("button", { type: "button", class: "cancel-job link", "data-job-id": job.id, text: "cancel" }));
+      }
       if (job && job.reason && job.state !== "COMPLETED") cell.appendChild(el("div", { class: "msg", text: job.reason }));
     }
 
@@ -107,9 +111,20 @@
       poll();
     }
 
-    table.addEventListener("click", (event) => {
+    table.addEventListener("click", async (event) => {
       const button = event.target.closest("button.launch");
       if (button) launch(Number(button.dataset.sampleId), button);
+      const cancel = event.target.closest("button.cancel-job");
+      if (cancel) {
+        cancel.disabled = true;
+        try {
+          const job = await api("POST", "/api/v1/jobs/" + cancel.dataset.jobId + "/cancel", {});
+          setStatus(job.sample_id, job);
+        } catch (error) {
+          window.alert(error.message);
+        }
+        poll();
+      }
     });
 
     document.getElementById("launch-all").addEventListener("click", async (event) => {
@@ -318,10 +333,18 @@
         if (input.checked) body[input.name].push(input.value);
         return;
       }
-      if (input.type === "checkbox") { body[input.name] = input.checked; return; }
-      if (input.value === "") return;
-      const type = input.dataset.type;
-      body[input.name] = type === "int" ? Number(input.value) : type === "bool" ? input.value === "true" : input.value;
+      let value;
+      if (input.type === "checkbox") value = input.checked;
+      else if (input.value === "" && !input.hasAttribute("data-keep-empty")) return;
+      else {
+        const type = input.dataset.type;
+        value = type === "int" ? Number(input.value) : type === "bool" ? input.value === "true" : input.value;
+      }
+      // "fields.first_name" -> {"fields": {"first_name": ...}}
+      const path = input.name.split(".");
+      let target = body;
+      path.slice(0, -1).forEach((key) => { target = target[key] = target[key] || {}; });
+      target[path[path.length - 1]] = value;
     });
     return body;
   }
@@ -343,7 +366,7 @@
         output.textContent = "Created. Give the user this single-use password-reset token: " + answer.reset_token;
         return;
       }
-      window.location.reload();
+      if (form.dataset.redirect) window.location = form.dataset.redirect; else window.location.reload();
     } catch (error) {
       if (errorBox) errorBox.textContent = error.message; else window.alert(error.message);
     } finally {
