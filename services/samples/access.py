@@ -70,15 +70,17 @@ def require_create_in_group(principal: Principal, group_id) -> int:
     return group_id
 
 
-def load_sample(session: Session, sample_id, principal: Principal, action: str = "read") -> Sample:
+def load_sample(session: Session, sample_id, principal: Principal, action: str = "read",
+                lock: bool = False) -> Sample:
     """The sample ``sample_id`` if ``principal`` may do ``action`` on at least one set holding it.
 
-    Raises NotFound when it does not exist or no set holding it is readable, PermissionDenied when readable
-    but ``action`` is not allowed on any of its sets.
+    ``lock``: read the row with ``SELECT ... FOR UPDATE`` (held until the transaction ends) so that concurrent
+    changes of the sample wait for each other. Raises NotFound when it does not exist or no set holding it is
+    readable, PermissionDenied when readable but ``action`` is not allowed on any of its sets.
     """
     if isinstance(sample_id, bool) or not isinstance(sample_id, int):
         raise NotFound(f"sample {sample_id!r} does not exist", {"kind": "sample", "id": repr(sample_id)})
-    sample = session.get(Sample, sample_id)
+    sample = session.get(Sample, sample_id, with_for_update=lock)
     if sample is None:
         raise NotFound(f"sample {sample_id} does not exist", {"kind": "sample", "id": sample_id})
     sets = sets_of(session, sample)

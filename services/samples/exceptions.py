@@ -41,6 +41,12 @@ class CorruptGzip(InvalidSequenceFile):
     code = "corrupt_gzip"
 
 
+class ExcessiveCompression(InvalidSequenceFile):
+    """The gzip data inflates far more than any sequencing file does (a decompression bomb)."""
+
+    code = "excessive_compression"
+
+
 class NotGzip(InvalidSequenceFile):
     """The file is named .gz but is not gzip-compressed."""
 

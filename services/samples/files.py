@@ -4,12 +4,14 @@
 Upload protocol (the gateway streams, this service decides):
 
 1. ``create_sample`` (or ``begin_upload`` to retry/replace) gives an object key under
-   ``samples/<sample id>/<random>/r<n><ext>`` in the sequences bucket; the key names no patient.
+   ``samples/<sample id>/<random>/r<n><ext>`` in the sequences bucket; the key names no patient. Every
+   ``begin_upload`` gives a new key: an earlier attempt still streaming can never overwrite what a later one
+   stored (S3 keeps the last write of a key), and only the latest attempt can complete.
 2. The gateway streams the body to that key (``services.common.storage``: multipart, constant memory, size and
    SHA-256 computed on the way).
 3. ``complete_upload`` checks that the object exists with the announced size, checks its first records (all of
    a small file, including the SHA-256 and gzip checksums), and only then records it in the sample. A sample
-   therefore never points at a half file; an interrupted or rejected upload is retried to the same key.
+   therefore never points at a half file; an interrupted or rejected upload is retried with a new key.
 """
 
 from __future__ import annotations
@@ -167,9 +169,11 @@ def _names(filename) -> tuple[str, str]:
 
 def begin_upload(session: Session, principal: Principal, bucket: str, sample_id, file_number=1) -> dict:
     """Where to stream file ``file_number`` (1, or 2 for R2) of a sample: ``{"sample_id", "file_number",
-    "bucket", "object_key", "filename"}``. Needs ``upload`` on a set holding the sample. The same key is given
-    until that upload completes (retry after an interruption); a sample that already has its file gets a new
-    key (replacement: the old file stays until the new one is accepted)."""
+    "bucket", "object_key", "filename"}``. Needs ``upload`` on a set holding the sample. Each call gives a new
+    key, which becomes the only one ``complete_upload`` accepts: an earlier attempt (interrupted, or a second
+    PUT of the same sample still streaming) can no longer complete, and since it writes to its own key it can
+    never overwrite a file accepted since (S3 keeps the last write of a key). A file already accepted stays
+    until the new one is accepted (replacement)."""
     sample = access.load_sample(session, sample_id, principal, "upload")
     if file_number not in (1, 2) or (file_number == 2 and not sample.is_pair):
         raise BadRequest("file_number must be 1, or 2 for the R2 file of a pair", {"file_number": file_number})
@@ -177,8 +181,7 @@ def begin_upload(session: Session, principal: Principal, bucket: str, sample_id,
         raise BadRequest("this sample's file comes from a mounted directory; it cannot be uploaded")
     attribute = "pending_key" if file_number == 1 else "pending_key2"
     filename = sample.filename if file_number == 1 else sample.filename2
-    if getattr(sample, attribute) is None:
-        setattr(sample, attribute, new_object_key(sample.id, file_number, filename))
+    setattr(sample, attribute, new_object_key(sample.id, file_number, filename))
     return {"sample_id": sample.id, "file_number": file_number, "bucket": sample.bucket or bucket,
             "object_key": getattr(sample, attribute), "filename": filename}
 
@@ -198,12 +201,15 @@ def complete_upload(session: Session, principal: Principal, outbox: Outbox, stor
     becomes ``ready`` and ``sample.uploaded`` is published (after the commit). A replaced file is deleted from the
     object store after the commit. Returns :func:`sample_dict`.
     """
-    sample = access.load_sample(session, sample_id, principal, "upload")
+    # the row lock makes concurrent completions of one sample wait for each other: one is recorded, the next
+    # finds its key no longer pending
+    sample = access.load_sample(session, sample_id, principal, "upload", lock=True)
     if file_number not in (1, 2) or (file_number == 2 and not sample.is_pair):
         raise BadRequest("file_number must be 1, or 2 for the R2 file of a pair", {"file_number": file_number})
     suffix = "" if file_number == 1 else "2"
     pending = getattr(sample, f"pending_key{suffix}")
     if pending is None or object_key != pending:
+        _discard_stray_object(store, sample, object_key)
         raise UploadMismatch(f"object key {object_key!r} is not the upload key of file {file_number} of sample "
                              f"{sample.id} (ask for one with begin_upload)",
                              {"sample_id": sample.id, "file_number": file_number})
@@ -219,6 +225,7 @@ def complete_upload(session: Session, principal: Principal, outbox: Outbox, stor
         raise NotFound(f"no object was stored at {object_key} (upload interrupted?); upload the file again",
                        {"sample_id": sample.id, "object_key": object_key}) from None
     if info.size != size:
+        _discard_stray_object(store, sample, object_key)
         raise UploadMismatch(f"the stored object has {info.size} bytes, the upload announced {size} (interrupted "
                              f"upload?); upload the file again", {"stored": info.size, "announced": size})
     filename = sample.filename if file_number == 1 else sample.filename2
@@ -264,6 +271,19 @@ def complete_upload(session: Session, principal: Principal, outbox: Outbox, stor
         outbox.publish("sample.uploaded", uploaded_event(sample, principal))
     session.flush()
     return sample_dict(sample, tags_of_samples(session, [sample.id])[sample.id])
+
+
+def _discard_stray_object(store, sample: Sample, object_key) -> None:
+    """Delete ``object_key`` if it is an upload attempt of this sample that no record points to (a superseded
+    or cut attempt): keys under ``samples/<id>/`` other than the accepted files'. Anything else is left alone."""
+    if not isinstance(object_key, str) or not object_key.startswith(f"samples/{sample.id}/") or ".." in object_key:
+        return
+    if object_key in (sample.object_key, sample.object_key2, sample.pending_key, sample.pending_key2):
+        return
+    try:
+        store.delete(sample.bucket, object_key)
+    except Exception:  # an orphan object is harmless
+        pass
 
 
 def uploaded_event(sample: Sample, principal: Principal) -> dict[str, Any]:

@@ -23,6 +23,7 @@ import io
 import json
 import os
 import re
+import time
 import unicodedata
 import zlib
 from dataclasses import asdict, dataclass, field
@@ -31,9 +32,9 @@ from typing import BinaryIO, Iterator
 
 import dnaio
 
-from services.samples.exceptions import (BinaryFile, CorruptGzip, EmptyFile, InvalidAnalysisFile, InvalidBases,
-                                         InvalidFileName, NotGzip, SequenceSyntaxError, UnsupportedCompression,
-                                         UnsupportedFileType)
+from services.samples.exceptions import (BinaryFile, CorruptGzip, EmptyFile, ExcessiveCompression,
+                                         InvalidAnalysisFile, InvalidBases, InvalidFileName, NotGzip,
+                                         SequenceSyntaxError, UnsupportedCompression, UnsupportedFileType)
 
 #: Records checked when the whole file is not read.
 DEFAULT_MAX_RECORDS = 1000
@@ -41,11 +42,21 @@ DEFAULT_MAX_RECORDS = 1000
 MAX_FILENAME_LENGTH = 200
 #: Bytes of decompressed text looked at to tell text from binary data.
 TEXT_PROBE_BYTES = 64 * 1024
-#: Largest .vidjil file parsed whole (bigger ones: only the start is looked at).
-MAX_JSON_PARSE_BYTES = 256 * 1024 * 1024
+#: Largest .vidjil file parsed whole (bigger ones: only the start is looked at). Parsing JSON takes up to ~25
+#: times its size in Python objects (nested lists), so this bounds the memory of a check.
+MAX_JSON_PARSE_BYTES = 8 * 1024 * 1024
 #: Read names remembered for the duplicate check (bounds memory when the whole file is read).
 MAX_NAMES_TRACKED = 200_000
 CHUNK = 1024 * 1024
+#: Longest line of a FASTA/FASTQ/AIRR file (bytes). A read is at most a few kb (ultra-long reads ~1 Mb); a longer
+#: line is a cut or foreign file, and parsers hold a whole line (dnaio grows its buffer to a whole record).
+MAX_LINE_BYTES = 4 * CHUNK
+#: Longest FASTA record (header and sequence lines), for the same reason (dnaio joins the lines of a record).
+MAX_FASTA_RECORD_BYTES = 16 * CHUNK
+#: A gzip stream inflating more than this many times its size, beyond :data:`BOMB_MIN_TEXT_BYTES` of text, is
+#: refused as a decompression bomb: sequencing files compress 3-10 times (highly duplicated amplicons ~20).
+MAX_COMPRESSION_RATIO = 100
+BOMB_MIN_TEXT_BYTES = 64 * CHUNK
 
 GZIP_MAGIC = b"\x1f\x8b"
 OTHER_COMPRESSIONS = {b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"\x28\xb5\x2f\xfd": "zstd", b"PK\x03\x04": "zip"}
@@ -146,7 +157,8 @@ class GzipIntegrity:
 
     ``feed(chunk)`` for each piece as it goes by, then ``finish()``. Both raise :class:`CorruptGzip` (or
     :class:`NotGzip` when the first bytes are not a gzip header). Concatenated members (``cat a.gz b.gz``,
-    bgzip) are accepted. ``decompressed_size`` counts the text bytes.
+    bgzip) are accepted. ``decompressed_size`` counts the text bytes. A stream inflating more than
+    :data:`MAX_COMPRESSION_RATIO` times (past :data:`BOMB_MIN_TEXT_BYTES`) raises :class:`ExcessiveCompression`.
     """
 
     def __init__(self, filename: str = "file"):
@@ -185,6 +197,14 @@ class GzipIntegrity:
                     self._inflater = zlib.decompressobj(wbits=31)
                 text = self._inflater.decompress(data, CHUNK)
                 self.decompressed_size += len(text)
+                if (self.decompressed_size > BOMB_MIN_TEXT_BYTES
+                        and self.decompressed_size > MAX_COMPRESSION_RATIO * self.compressed_size):
+                    raise ExcessiveCompression(
+                        f"{self.filename}: {self.compressed_size} bytes of gzip inflate to more than "
+                        f"{self.decompressed_size // CHUNK} MiB, over {MAX_COMPRESSION_RATIO} times their size "
+                        f"(sequencing files compress 3-10 times): refused as a decompression bomb",
+                        {"filename": self.filename, "compressed": self.compressed_size,
+                         "decompressed": self.decompressed_size})
                 if text:
                     yield text
                 data = self._inflater.unconsumed_tail or (self._inflater.unused_data if self._inflater.eof
@@ -204,20 +224,72 @@ class GzipIntegrity:
                               {"filename": self.filename, "offset": self.compressed_size})
 
 
-class _TextStream(io.RawIOBase):
-    """The decompressed text of a stored (maybe gzipped) stream, read lazily; counts stored bytes read."""
+class _LineLimits:
+    """Refuses a line longer than :data:`MAX_LINE_BYTES` (and, for FASTA, a record longer than
+    :data:`MAX_FASTA_RECORD_BYTES`) as the text goes by, before a parser holds it whole. Pieces are at most
+    :data:`CHUNK` bytes, shorter than both limits, so only runs crossing piece boundaries need counting."""
 
-    def __init__(self, raw: BinaryIO, first: bytes, gzipped: bool, filename: str):
+    def __init__(self, filename: str, kind: str):
+        self.filename = filename
+        self.kind = kind
+        self.error = InvalidAnalysisFile if kind == "airr" else SequenceSyntaxError
+        self.line = 1            # 1-based number of the current line
+        self.line_run = 0        # bytes of the current line seen so far
+        self.record_run = 0      # bytes of the current FASTA record seen so far
+        self.last_byte = b"\n"
+
+    def check(self, piece: bytes) -> None:
+        first = piece.find(b"\n")
+        self._line_over(self.line_run + (len(piece) if first < 0 else first))
+        if first < 0:
+            self.line_run += len(piece)
+        else:
+            self.line += piece.count(b"\n")
+            self.line_run = len(piece) - piece.rfind(b"\n") - 1
+        if self.kind == "fasta":
+            joined = self.last_byte + piece        # a record starts at '>' after a newline
+            start = joined.find(b"\n>")
+            if self.record_run + (len(piece) if start < 0 else start) > MAX_FASTA_RECORD_BYTES:
+                raise self.error(f"{self.filename}: the FASTA record reaching line {self.line} is longer than "
+                                 f"{MAX_FASTA_RECORD_BYTES // CHUNK} MiB: not a read (a genome, or a cut file?)",
+                                 {"filename": self.filename, "line": self.line, "problem": "record_too_long"})
+            last = joined.rfind(b"\n>")
+            self.record_run = self.record_run + len(piece) if last < 0 else len(joined) - last - 1
+        self.last_byte = piece[-1:]
+
+    def _line_over(self, length: int) -> None:
+        if length > MAX_LINE_BYTES:
+            raise self.error(f"{self.filename}: line {self.line} is longer than {MAX_LINE_BYTES // CHUNK} MiB "
+                             f"(no line end): not a sequence file, or a cut one",
+                             {"filename": self.filename, "line": self.line, "problem": "line_too_long"})
+
+
+class _TextStream(io.RawIOBase):
+    """The decompressed text of a stored (maybe gzipped) stream, read lazily; counts stored bytes read.
+    ``limits``: a :class:`_LineLimits` checking each piece (None: any line length, e.g. JSON)."""
+
+    def __init__(self, raw: BinaryIO, first: bytes, gzipped: bool, filename: str,
+                 limits: _LineLimits | None = None):
         self._raw = raw
         self._pending = first
         self._gzip = GzipIntegrity(filename) if gzipped else None
+        self._limits = limits
         self._buffer = b""
         self.bytes_read = len(first)
         self.at_end = False
-        self._source = self._pieces()
+        self._source = self._checked_pieces()
 
     def readable(self) -> bool:
         return True
+
+    def _checked_pieces(self) -> Iterator[bytes]:
+        for piece in self._pieces():
+            if self._limits is not None:
+                self._limits.check(piece)
+            yield piece
+            # let other greenlets run between pieces: under eventlet (the samples service) a long check must
+            # not block every other call of the process; elsewhere this only releases the GIL
+            time.sleep(0)
 
     def _pieces(self) -> Iterator[bytes]:
         while True:
@@ -321,7 +393,8 @@ def check_stream(stream: BinaryIO, filename: str, max_records: int = DEFAULT_MAX
     report = CheckReport(file_format=kind, compressed=gzipped)
     if gzipped and not named_gz:
         report.warn("gzip_without_gz_extension", f"{filename}: gzip-compressed although not named .gz")
-    text = _TextStream(stream, first, gzipped, filename)
+    limits = _LineLimits(filename, kind) if kind in SEQUENCE_TYPES or kind == "airr" else None
+    text = _TextStream(stream, first, gzipped, filename, limits)
     head = text.prefetch(TEXT_PROBE_BYTES)
     reader = io.BufferedReader(text, buffer_size=CHUNK)
     if not head.strip():
@@ -364,6 +437,9 @@ def _check_reads(reader: io.BufferedReader, head: bytes, filename: str, kind: st
         report.warn("format_differs_from_name", f"{filename}: named {kind.upper()} but holds {actual.upper()}; "
                                                 f"read as {actual.upper()}")
     report.file_format = actual
+    limits = getattr(reader.raw, "_limits", None)
+    if limits is not None:
+        limits.kind = actual       # the FASTA record limit follows the content, not the name
     names: set[str] = set()
     lower_seen = False
     count = 0
@@ -451,9 +527,11 @@ def _check_airr(reader: io.BufferedReader, filename: str, report: CheckReport, m
 def _check_vidjil(reader: io.BufferedReader, filename: str, report: CheckReport, read_all: bool) -> None:
     data = reader.read(MAX_JSON_PARSE_BYTES + 1)
     if len(data) > MAX_JSON_PARSE_BYTES:
-        if not data.lstrip().startswith(b"{"):
-            raise InvalidAnalysisFile(f"{filename}: not a .vidjil file (JSON object expected)",
-                                      {"filename": filename})
+        start = data[:CHUNK]
+        if not start.lstrip().startswith(b"{") or not any(k in start for k in (b'"reads"', b'"samples"',
+                                                                                 b'"clones"')):
+            raise InvalidAnalysisFile(f"{filename}: not a .vidjil file (a JSON object with 'reads', 'samples' "
+                                      f"and 'clones' expected)", {"filename": filename})
         report.warn("not_parsed_whole", f"{filename}: larger than {MAX_JSON_PARSE_BYTES // 2**20} MiB, only its "
                                         f"start was checked")
         return

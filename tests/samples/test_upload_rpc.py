@@ -96,8 +96,11 @@ def test_wrong_key_size_or_checksum_is_refused_and_retry_works(rpc, lab, object_
         store_and_complete(rpc, object_store, lab.owner, sample, data, sha256="ab" * 32)
     assert rpc.samples.get_sample(lab.owner, sample["id"])["status"] == "awaiting_upload"
     retry = rpc.samples.begin_upload(lab.owner, sample["id"])
-    assert retry["object_key"] == sample["upload_key"]
-    done = store_and_complete(rpc, object_store, lab.owner, sample, data)
+    assert retry["object_key"] != sample["upload_key"]     # a new key per attempt (an old one never completes)
+    with pytest.raises(UploadMismatch):
+        store_and_complete(rpc, object_store, lab.owner, sample, data)
+    assert not object_store.exists(sample["upload_bucket"], sample["upload_key"])   # the stray object removed
+    done = store_and_complete(rpc, object_store, lab.owner, {**sample, "upload_key": retry["object_key"]}, data)
     assert done["status"] == "ready"
 
 
