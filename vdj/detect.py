@@ -32,27 +32,9 @@ import math
 import numba
 import numpy as np
 
-# Status codes of a read (index into STATUS_NAMES).
-SEG = 0
-UNSEG_TOO_SHORT = 1
-UNSEG_TOO_FEW = 2
-UNSEG_ONLY_V = 3
-UNSEG_ONLY_J = 4
-UNSEG_STRAND = 5
-UNSEG_AMBIGUOUS = 6
-UNSEG_TOO_SHORT_W = 7
-UNSEG_UNEXPECTED = 8
-
-STATUS_NAMES = (
-    "SEG",
-    "UNSEG too short",
-    "UNSEG too few V/J",
-    "UNSEG only V/5'",
-    "UNSEG only J/3'",
-    "UNSEG strand",
-    "UNSEG ambiguous",
-    "UNSEG too short w",
-    "UNSEG unexpected",
+from vdj.statuses import (  # noqa: F401  (re-exported)
+    SEG, STATUS_NAMES, UNSEG_AMBIGUOUS, UNSEG_ONLY_J, UNSEG_ONLY_V, UNSEG_STRAND, UNSEG_TOO_FEW,
+    UNSEG_TOO_SHORT, UNSEG_TOO_SHORT_W, UNSEG_UNEXPECTED,
 )
 
 NO_POSITION = -(1 << 30)

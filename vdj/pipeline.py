@@ -21,17 +21,23 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vdj import __version__
 from vdj.cluster import Clone, MergeStats, WindowTable, cluster_windows
 from vdj.consensus import consensus
-from vdj.designation import Designation, Designer
-from vdj.detect import SEG, STATUS_NAMES, UNSEG_TOO_SHORT_W, detect
 from vdj.kmer import DEFAULT_SEED, encode_batch, load_or_build_index, reverse_complement
 from vdj.reader import estimate_read_count, read_batches
 from vdj.report import RunStatistics
+from vdj.statuses import SEG, STATUS_NAMES, UNSEG_TOO_SHORT_W
+
+if TYPE_CHECKING:
+    from vdj.designation import Designation, Designer
+
+# vdj.detect / vdj.designation (numba kernels, ~0.3 s to import) are imported when first needed,
+# so that trivial runs (empty input, --help) start fast.
 
 
 @dataclass
@@ -158,6 +164,8 @@ def process_batch(sequences: list[str], table: WindowTable, first_number: int = 
     ``first_number``: 0-based number of the first read in the file (ties of the read sample).
     With ``read_names``, returns the per-read assignment lines (``read_id window locus status``).
     """
+    from vdj.detect import detect
+
     ctx = context or _CONTEXT
     codes, offsets = encode_batch(sequences)
     result = detect(codes, offsets, ctx.index, ctx.window, ctx.multiplier, ctx.evalue)
@@ -368,6 +376,8 @@ def analyze(input_path: str | os.PathLike, options: AnalysisOptions | None = Non
 
     t0 = time.perf_counter()
     if designer is None and options.max_designations > 0 and reported:
+        from vdj.designation import Designer
+
         designer = Designer(germlines, index=index, evalue_threshold=options.evalue)
     results = []
     for rank, clone in enumerate(reported, start=1):

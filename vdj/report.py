@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vdj.detect import STATUS_NAMES
+from vdj.statuses import STATUS_NAMES
 
 
 @dataclass

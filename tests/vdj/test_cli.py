@@ -100,6 +100,25 @@ def test_airr_output_is_valid(demo_run):
     assert trb["sequence_id"] == trb["clone_id"]
 
 
+def test_airr_positions_are_the_vidjil_positions(demo_run):
+    """AIRR positions are 1-based closed, like .vidjil ``seg`` (read as text, not by the airr library,
+    whose reader converts *_start to 0-based)."""
+    out, _ = demo_run
+    clones = {c["id"]: c for c in json.loads((out / "Demo-X5.vidjil").read_text())["clones"]}
+    rows = list(csv.DictReader((out / "Demo-X5.tsv").open(), delimiter="\t"))
+    assert {r["sequence_id"] for r in rows} == set(clones)
+    for row in rows:
+        seg = clones[row["sequence_id"]].get("seg", {})
+        if "5" not in seg:
+            continue
+        assert int(row["v_sequence_start"]) == seg["5"]["start"] and int(row["v_sequence_end"]) == seg["5"]["stop"]
+        assert int(row["j_sequence_start"]) == seg["3"]["start"] and int(row["j_sequence_end"]) == seg["3"]["stop"]
+        if "cdr3" in seg:
+            start, end = int(row["cdr3_start"]), int(row["cdr3_end"])
+            assert (start, end) == (seg["cdr3"]["start"], seg["cdr3"]["stop"])
+            assert row["sequence"][start - 1:end] == row["cdr3"] == row["junction"][3:-3]
+
+
 def test_read_assignments(demo_run):
     out, _ = demo_run
     rows = list(csv.reader((out / "reads.tsv").open(), delimiter="\t"))
