@@ -181,7 +181,7 @@ _ERROR_SCHEMA = {
         "details": {"type": "object", "description": "values that explain the error"}}}},
 }
 
-_CONVERTER_SCHEMAS = {"int": {"type": "integer", "minimum": 1}, "string": {"type": "string"},
+_CONVERTER_SCHEMAS = {"int": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}, "string": {"type": "string"},
                       "path": {"type": "string"}, "float": {"type": "number"}}
 
 

@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 SET_KINDS = ("patient", "run", "generic")
 SetKind = Literal["patient", "run", "generic"]
 
-#: Largest database id accepted in bodies (ids are BIGINT in services; larger values are simply not found).
-MAX_ID = 2**63 - 1
+#: Largest record id accepted (services store ids as signed 32-bit INT columns).
+MAX_ID = 2**31 - 1
 
 
 class Request(BaseModel):
