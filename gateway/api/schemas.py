@@ -162,7 +162,7 @@ class ListSampleSetsQuery(Request):
 
 class PageQuery(Request):
     page: int = Field(1, ge=1, le=100000)
-    per_page: int = Field(100, ge=1, le=1000)
+    per_page: int = Field(100, ge=1, le=500)
 
 
 class TagQuery(Request):

@@ -370,6 +370,59 @@ def results_page(sample_set_id: int, config_id: int):
                  grids=views.vj_usage(fused, sample_index), sample_index=sample_index)
 
 
+@bp.get("/sets/<int:sample_set_id>/history")
+def history_page(sample_set_id: int):
+    """The audit trail of a set and its samples (who did what, when), newest first."""
+    user()
+    sample_set = call_as_user("samples", "get_sample_set", sample_set_id)
+    page = _int_arg("page", 1)
+    trail = call_as_user("samples", "list_audit", sample_set_id, page, 100)
+    return _page("history.html", sample_set=sample_set, trail=trail, page=page, kind=sample_set.get("kind"))
+
+
+def _latest_result_ids(sample_set_id: int, config_id: int) -> list[int]:
+    """Newest visible result of each sample of a set for a configuration (samples in sampling order)."""
+    latest: dict[int, dict] = {}
+    for result in call_as_user("jobs", "list_results", sample_set_id, None, config_id) or []:
+        if result.get("hidden"):
+            continue
+        known = latest.get(result["sample_id"])
+        if known is None or result["id"] > known["id"]:
+            latest[result["sample_id"]] = result
+    return [r["id"] for r in sorted(latest.values(), key=lambda r: r["id"])]
+
+
+@bp.get("/compare")
+def compare_page():
+    """Compare the samples of several sets (e.g. two patients, or a patient and a run) analysed with one
+    configuration: their latest results are fused on demand (fuse.compare) and shown like a set's results."""
+    user()
+    configs = _configs()
+    config_id = _config_id(configs)
+    raw = request.args.get("sets", "")
+    set_ids = list(dict.fromkeys(int(x) for x in raw.replace(",", " ").split() if x.isdigit()))[:20]
+    context: dict[str, Any] = {"configs": configs, "config_id": config_id, "sets_text": raw[:200], "fused": None,
+                               "error": None}
+    if set_ids and config_id:
+        result_ids = [r for set_id in set_ids for r in _latest_result_ids(set_id, config_id)]
+        if not result_ids:
+            context["error"] = "None of these sets has a result for this configuration yet."
+        else:
+            try:
+                fused = call_as_user("fuse", "compare", result_ids, None)
+            except RepseqError as failure:
+                if failure.http_status in (401, 503):
+                    raise
+                context["error"] = failure.message
+            else:
+                samples = views.samples_view(fused)
+                order = list(range(len(samples)))
+                rows = views.clone_rows(fused, _int_arg("top", 20, 1, 500))
+                context.update(fused=fused, samples=samples, order=order, rows=rows, qc=views.qc_rows(fused),
+                               svg=follow_up_svg(rows[:10], samples, order))
+    return _page("compare.html", **context)
+
+
 @bp.get("/api")
 def api_page():
     return redirect(url_for("openapi.openapi_page"))

@@ -116,6 +116,16 @@ def test_patient_upload_analysis_clone_list_plot_and_name(page, stack, web_user,
     assert "MRD marker 1" in page.locator("svg.followup").text_content()
     screenshot(page, "07-results-named")
 
+    # compare (fused on demand) and the set's history
+    page.click("text=Compare with other sets")
+    page.locator("#compare-table").wait_for(timeout=60_000)
+    assert page.locator("#compare-table thead th.num").count() == 3
+    assert page.locator("#compare-table td.cdr3", has_text=TOP_CDR3).count() == 1
+    screenshot(page, "08-compare")
+    page.goto(f"/sets/{set_id}/history")
+    actions = page.inner_text("#history-table")
+    assert "create" in actions and "upload" in actions
+
     # the patient is found by its tag in the list
     page.goto(f"/sets?kind=patient&search=%23e2e+{label}")
     assert page.locator("#sets-table tbody tr").count() == 1
@@ -131,4 +141,4 @@ def test_api_reference_page(page, stack, web_user, screenshot):
     page.goto("/api/v1/docs")
     assert page.locator("details.operation").count() > 40
     page.locator("details.operation summary", has_text="/sample_sets/{sample_set_id}/samples").first.click()
-    screenshot(page, "08-api-docs")
+    screenshot(page, "17-api-docs")
