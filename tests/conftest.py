@@ -43,6 +43,18 @@ from services.common.config import SERVICE_NAMES, ConfigError, Settings
 TOKEN = os.environ.get("REPSEQ_TEST_TOKEN") or secrets.token_hex(3)
 
 
+def pytest_collection_finish(session):
+    """nameko services must run as subprocesses: a test module that monkey-patches eventlet at import (e.g. by
+    importing services.common.runner) makes later tests hang, so stop at once, saying so."""
+    import sys
+
+    patcher = sys.modules.get("eventlet.patcher")
+    if patcher is not None and patcher.is_monkey_patched("socket"):
+        pytest.exit("eventlet.monkey_patch() ran inside pytest while collecting tests (a test module imports "
+                    "services.common.runner or patches eventlet); run services as subprocesses instead",
+                    returncode=3)
+
+
 def _one_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__

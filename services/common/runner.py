@@ -5,6 +5,8 @@ Used by ``repseq up``, the test stack and the containers instead of ``nameko run
 2. waits for RabbitMQ and for each service's database with back-off, logging why (exit code 1 after
    REPSEQ_STARTUP_TIMEOUT seconds),
 3. then runs the services under nameko's runner (SIGTERM stops them gracefully, about 4 s).
+
+Importing this module monkey-patches eventlet: never import it from tests or the gateway.
 """
 
 from __future__ import annotations
@@ -17,24 +19,15 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()  # must come before anything imports socket/threading users (nameko requires it)
 
 import argparse  # noqa: E402
-import importlib  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from typing import Callable  # noqa: E402
 
 from services.common.config import SERVICE_NAMES, ConfigError, Settings  # noqa: E402
+from services.common.discovery import service_class  # noqa: E402
 
 log = logging.getLogger("repseq.runner")
-
-
-def service_class(name: str) -> type:
-    """The nameko service class of ``services.<name>.service`` whose ``name`` attribute is ``name``."""
-    module = importlib.import_module(f"services.{name}.service")
-    for value in vars(module).values():
-        if isinstance(value, type) and getattr(value, "name", None) == name and value.__module__ == module.__name__:
-            return value
-    raise LookupError(f"services.{name}.service defines no class with name = {name!r}")
 
 
 def retry_with_backoff(what: str, attempt: Callable[[], None], timeout: float,

@@ -7,7 +7,7 @@ import pytest
 from services.common.config import REPO_ROOT, SERVICE_NAMES
 from services.common.events import EVENTS
 from services.common.migrations import head_revision, migrations_dir
-from services.common.runner import service_class
+from services.common.discovery import service_class
 
 SHAPE = ("service.py", "models.py", "schemas.py", "exceptions.py", "migrations/env.py",
          "migrations/script.py.mako")
