@@ -118,6 +118,8 @@ def _target_sets(session: Session, principal: Principal, sample_set_ids) -> list
         raise BadRequest("sample_set_ids must be a non-empty list of sample set ids")
     if len(sample_set_ids) > 50:
         raise BadRequest("a sample may be added to at most 50 sets at once")
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in sample_set_ids):
+        raise BadRequest("sample_set_ids must be integers", {"sample_set_ids": repr(sample_set_ids)[:200]})
     return [access.load_set(session, i, principal, "upload") for i in dict.fromkeys(sample_set_ids)]
 
 
@@ -270,7 +272,14 @@ def complete_upload(session: Session, principal: Principal, outbox: Outbox, stor
         sample.uploaded_at = utcnow()
         outbox.publish("sample.uploaded", uploaded_event(sample, principal))
     session.flush()
-    return sample_dict(sample, tags_of_samples(session, [sample.id])[sample.id])
+    return _visible_dict(session, principal, sample)
+
+
+def _visible_dict(session: Session, principal: Principal, sample: Sample) -> dict:
+    """:func:`sample_dict` with ``sample_set_ids`` limited to the sets the caller may read."""
+    data = sample_dict(sample, tags_of_samples(session, [sample.id])[sample.id])
+    data["sample_set_ids"] = access.readable_ids(principal, access.sets_of(session, sample))
+    return data
 
 
 def _discard_stray_object(store, sample: Sample, object_key) -> None:
@@ -332,7 +341,7 @@ def update(session: Session, principal: Principal, sample_id, fields, sample_set
     if changed:
         audit.record(session, principal, "edit_sample", None, sample.id, fields=changed)
     session.flush()
-    return sample_dict(sample, tags_of_samples(session, [sample.id])[sample.id])
+    return _visible_dict(session, principal, sample)
 
 
 def remove_sample(session: Session, principal: Principal, outbox: Outbox, sample: Sample, set_ids: list[int],

@@ -174,13 +174,18 @@ def update(session: Session, principal: Principal, sample_set_id, fields) -> Sam
     return sample_set
 
 
-def share(session: Session, principal: Principal, sample_set_id, group_id, shared=True) -> SampleSet:
+def share(session: Session, principal: Principal, sample_set_id, group_id, shared=True,
+          group_exists=None) -> SampleSet:
     """Give (``shared`` True) or take back the access of group ``group_id`` to a set. Needs ``admin`` on the set.
-    The last access row cannot be removed (BadRequest): a set always has an owner."""
+    The last access row cannot be removed (BadRequest): a set always has an owner. ``group_exists(group_id)``
+    (the auth service's answer) must be true to give access: NotFound otherwise, since an access row for an
+    unknown id would open the set to whichever group gets that id later."""
     sample_set = access.load_set(session, sample_set_id, principal, "admin")
     if isinstance(group_id, bool) or not isinstance(group_id, int) or group_id <= 0:
         raise BadRequest(f"group_id must be a positive integer (got {group_id!r})")
     present = {row.group_id: row for row in sample_set.access}
+    if shared and group_id not in present and group_exists is not None and not group_exists(group_id):
+        raise NotFound(f"group {group_id} does not exist", {"kind": "group", "id": group_id})
     if shared and group_id not in present:
         sample_set.access.append(SampleSetAccess(group_id=group_id, granted_by=principal.user_id))
         tags.register_set_tags(session, sample_set.id, sample_set.info, [group_id])
@@ -284,6 +289,8 @@ def get(session: Session, principal: Principal, sample_set_id) -> dict:
     for sample in samples:
         item = files.sample_dict(sample, tags=sample_tags.get(sample.id, []))
         item["shared_with"] = [others[i] for i in sample.sample_set_ids if i in others]
+        # ids of sets the caller may not read are not shown (not even their existence)
+        item["sample_set_ids"] = [i for i in sample.sample_set_ids if i == sample_set.id or i in others]
         data["samples"].append(item)
     return data
 
@@ -315,11 +322,14 @@ def list_sets(session: Session, principal: Principal, query) -> dict:
     order = {"name": SampleSet.sort_name,
              "date": sa.func.coalesce(SampleSet.birth_date, SampleSet.run_date, sa.func.date(SampleSet.created_at)),
              "created": SampleSet.created_at, "id": SampleSet.id}[q.sort]
+    hidden_patient = sa.and_(SampleSet.kind == PATIENT,
+                             sa.not_(anon_condition if anon_condition is not None else sa.true()))
     if q.sort == "name" and not principal.is_admin:
         # sorting on the full last name would leak order between patients one may only see as "Dup"
-        order = sa.case((sa.and_(SampleSet.kind == PATIENT, sa.not_(anon_condition if anon_condition is not None
-                                                                     else sa.true())),
-                         sa.func.left(SampleSet.last_name, 3)), else_=SampleSet.sort_name)
+        order = sa.case((hidden_patient, sa.func.left(SampleSet.last_name, 3)), else_=SampleSet.sort_name)
+    if q.sort == "date" and not principal.is_admin:
+        # nor may the order of birth dates one may not see: those patients sort together (then by id)
+        order = sa.case((hidden_patient, sa.null()), else_=order)
     ordering = [order.desc(), SampleSet.id.desc()] if q.reverse else [order.asc(), SampleSet.id.asc()]
     rows = list(session.scalars(statement.order_by(*ordering).offset((q.page - 1) * q.per_page)
                                 .limit(q.per_page)))

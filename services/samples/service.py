@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 
+from nameko.rpc import RpcProxy
+
 from services.common.db import Database
 from services.common.entrypoints import rpc
 from services.common.events import EventPublisher
@@ -33,6 +35,7 @@ class SamplesService:
     storage = Storage()
     publish = EventPublisher()
     config = Config()
+    auth = RpcProxy("auth")
 
     # -- plumbing ----------------------------------------------------------------------------------------------
     def _commit_then(self, outbox: Outbox) -> None:
@@ -118,9 +121,14 @@ class SamplesService:
     @rpc
     def share_sample_set(self, principal, sample_set_id, group_id, shared=True):
         """Give (``shared`` true) or withdraw the access of group ``group_id`` to a set; return the set.
-        Needs ``admin`` on the set. The last group cannot be removed (BadRequest)."""
+        Needs ``admin`` on the set. The last group cannot be removed (BadRequest); a group unknown to the auth
+        service cannot be given access (NotFound)."""
         caller = Principal.from_dict(principal)
-        sample_set = sample_sets.share(self.db, caller, sample_set_id, group_id, shared)
+
+        def group_exists(group_id: int) -> bool:
+            return bool(self.auth.describe_groups(principal, [group_id]))
+
+        sample_set = sample_sets.share(self.db, caller, sample_set_id, group_id, shared, group_exists)
         return sample_sets.set_dict(self.db, sample_set, caller)
 
     @rpc
@@ -163,7 +171,8 @@ class SamplesService:
         "has_next"}``. Needs ``read`` on the set. Entries hold ids and field names, never identities."""
         caller = Principal.from_dict(principal)
         sample_set = load_set(self.db, sample_set_id, caller, "read")
-        if not (isinstance(page, int) and page >= 1 and isinstance(per_page, int) and 1 <= per_page <= 500):
+        if (isinstance(page, bool) or isinstance(per_page, bool)
+                or not (isinstance(page, int) and page >= 1 and isinstance(per_page, int) and 1 <= per_page <= 500)):
             raise BadRequest("page must be >= 1 and per_page from 1 to 500")
         sample_ids = [m.sample_id for m in sample_set.memberships]
         return audit.entries_of_set(self.db, sample_set.id, sample_ids, page, per_page)

@@ -102,18 +102,27 @@ def test_edit_needs_admin_and_identity_needs_anon(rpc, lab):
     assert rpc.samples.get_sample_set(lab.owner, created["id"])["last_name"] == "Dupont"
 
 
-def test_share_with_another_group_and_take_back(rpc, lab):
+def real_group(rpc, admin_principal) -> int:
+    """A group that exists in the auth service (sharing checks that the group exists)."""
+    return rpc.auth.create_group(admin_principal, f"share-{new_id()}", None, ["read"])["id"]
+
+
+def test_share_with_another_group_and_take_back(rpc, lab, admin_principal):
     created = rpc.samples.create_sample_set(lab.owner, "generic", {"name": "shared"}, lab.group)
+    other_group = real_group(rpc, admin_principal)
+    member = principal(new_id(), {other_group: ALL})
     with pytest.raises(NotFound):
-        rpc.samples.share_sample_set(lab.stranger, created["id"], lab.other_group)
+        rpc.samples.share_sample_set(lab.stranger, created["id"], other_group)
     with pytest.raises(PermissionDenied):
-        rpc.samples.share_sample_set(lab.reader, created["id"], lab.other_group)
-    shared = rpc.samples.share_sample_set(lab.owner, created["id"], lab.other_group)
-    assert shared["access_group_ids"] == sorted([lab.group, lab.other_group])
-    assert rpc.samples.get_sample_set(lab.stranger, created["id"])["name"] == "shared"
-    rpc.samples.share_sample_set(lab.owner, created["id"], lab.other_group, False)
+        rpc.samples.share_sample_set(lab.reader, created["id"], other_group)
+    with pytest.raises(NotFound):   # a group that does not exist (yet): no access row for it
+        rpc.samples.share_sample_set(lab.owner, created["id"], lab.other_group)
+    shared = rpc.samples.share_sample_set(lab.owner, created["id"], other_group)
+    assert shared["access_group_ids"] == sorted([lab.group, other_group])
+    assert rpc.samples.get_sample_set(member, created["id"])["name"] == "shared"
+    rpc.samples.share_sample_set(lab.owner, created["id"], other_group, False)
     with pytest.raises(NotFound):
-        rpc.samples.get_sample_set(lab.stranger, created["id"])
+        rpc.samples.get_sample_set(member, created["id"])
     with pytest.raises(BadRequest):
         rpc.samples.share_sample_set(lab.owner, created["id"], lab.group, False)
 
@@ -157,10 +166,10 @@ def test_batch_create_from_pasted_rows(rpc, lab):
     assert rpc.samples.list_sample_sets(lab.owner, {"search": "Run one"})["total"] == 0
 
 
-def test_audit_lists_actions_without_identities(rpc, lab):
+def test_audit_lists_actions_without_identities(rpc, lab, admin_principal):
     created = rpc.samples.create_sample_set(lab.owner, "patient", PATIENT, lab.group)
     rpc.samples.update_sample_set(lab.owner, created["id"], {"info": "#x"})
-    rpc.samples.share_sample_set(lab.owner, created["id"], lab.other_group)
+    rpc.samples.share_sample_set(lab.owner, created["id"], real_group(rpc, admin_principal))
     trail = rpc.samples.list_audit(lab.reader, created["id"])
     assert [e["action"] for e in trail["items"]] == ["share", "edit_set", "create_set"]
     assert all(e["user_id"] == lab.owner["user_id"] for e in trail["items"])

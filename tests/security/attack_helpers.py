@@ -226,4 +226,17 @@ def wait_until(predicate, timeout: float = 10.0, step: float = 0.1) -> bool:
     return predicate()
 
 
+def make_patient(people, first="Jeanne", last="Martin", birth="1950-01-15", info="#attack") -> dict:
+    """A patient of the owner shared with techs (no anon) and readers."""
+    answer = people.owner.post("/sample_sets", json={"kind": "patient", "group_id": people.groups["owner"],
+                                                     "fields": {"first_name": first, "last_name": last,
+                                                                "birth_date": birth, "info": info}})
+    assert answer.status_code == 201, answer.text
+    set_id = answer.json()["id"]
+    for group in ("techs", "readers"):
+        shared = people.owner.post(f"/sample_sets/{set_id}/groups", json={"group_id": people.groups[group]})
+        assert shared.status_code == 201, shared.text
+    return answer.json()
+
+
 __all__ = [name for name in dir() if not name.startswith("_") and name not in ("os",)]

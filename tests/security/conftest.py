@@ -10,7 +10,7 @@ import pytest
 
 import services.auth.exceptions  # noqa: F401  (auth errors arrive over RPC as their own classes)
 import services.samples.exceptions  # noqa: F401
-from attack_helpers import Client
+from attack_helpers import Client, make_patient
 
 PASSWORD = "Hostile-Harbour-Lamp-91"
 
@@ -47,19 +47,40 @@ def people(stack, rpc, settings):
     return SimpleNamespace(**clients, groups=groups, principals=principals, admin=admin, users=users)
 
 
-def make_patient(people, first="Jeanne", last="Martin", birth="1950-01-15", info="#attack") -> dict:
-    """A patient of the owner shared with techs (no anon) and readers."""
-    answer = people.owner.post("/sample_sets", json={"kind": "patient", "group_id": people.groups["owner"],
-                                                     "fields": {"first_name": first, "last_name": last,
-                                                                "birth_date": birth, "info": info}})
-    assert answer.status_code == 201, answer.text
-    set_id = answer.json()["id"]
-    for group in ("techs", "readers"):
-        shared = people.owner.post(f"/sample_sets/{set_id}/groups", json={"group_id": people.groups[group]})
-        assert shared.status_code == 201, shared.text
-    return answer.json()
-
-
 @pytest.fixture
 def patient(people) -> dict:
     return make_patient(people)
+
+
+@pytest.fixture
+def events_of_samples(stack):
+    """Listens to every event of the samples service from now on; calling it returns the bodies received."""
+    import json
+
+    from kombu import Connection, Exchange, Queue
+
+    connection = Connection(stack.settings.amqp_uri)
+    channel = connection.channel()
+    exchange = Exchange("samples.events", type="topic", durable=True)
+    queue = Queue(exclusive=True, auto_delete=True, channel=channel)
+    queue.declare()
+    exchange.maybe_bind(channel)
+    exchange.declare()
+    queue.bind_to(exchange, routing_key="#")
+    received: list[dict] = []
+
+    def drain(wait: float = 1.0) -> list[dict]:
+        import time
+
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            message = queue.get(no_ack=True)
+            if message is None:
+                time.sleep(0.05)
+                continue
+            received.append(json.loads(message.body) if isinstance(message.body, (bytes, str))
+                            else message.payload)
+        return received
+
+    yield drain
+    connection.release()
