@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from dataclasses import dataclass, field
 
 import edlib
@@ -193,29 +194,78 @@ def _poisson_quantile(mean: float, probability: float = 1 - 1e-6) -> int:
     return k
 
 
-def is_error_window(count: int, head_count: int, distance: int, length: int, error_rate: float) -> bool:
-    """Whether a window with ``count`` reads at edit ``distance`` from a window with ``head_count``
-    reads is explained by sequencing errors of the latter.
+# A window identical to a clone's but cut up to MAX_SHIFT nt earlier or later (an indel in the read
+# upstream of the window) joins that clone when the clone has at least twice its reads.
+MAX_SHIFT = 3
+# Relative frequency of an indel one nucleotide longer (sequencing indels are mostly 1-nt slips).
+INDEL_LENGTH_DECAY = 0.3
+_CIGAR = re.compile(r"(\d+)([=XID])")
 
-    A given variant with d errors gets on average head_count x (e/3)^d reads: the window is an
-    error variant when its count is within the (1 - 1e-6) Poisson quantile of that (strict, as
-    every window of a large run is tested against every nearby head). A single-read window
-    is also one when the head is expected to produce reads with d errors at all
-    (head_count x C(length, d) x e^d >= 0.01). The head must have at least twice the reads.
+
+def _events_of(cigar: str) -> tuple[int, tuple[int, ...]]:
+    ops = [(int(n), op) for n, op in _CIGAR.findall(cigar or "")]
+    while ops and ops[0][1] in "ID":
+        ops.pop(0)
+    while ops and ops[-1][1] in "ID":
+        ops.pop()
+    return sum(n for n, op in ops if op == "X"), tuple(n for n, op in ops if op in "ID")
+
+
+def edit_events(window: str, head: str, limit: int) -> list[tuple[int, tuple[int, ...]]]:
+    """Ways of explaining ``window`` as ``head`` with errors: (substitutions, indel lengths) of
+    the alignments within ``limit`` edits, global and with free ends on either side (edlib NW,
+    HW both ways); empty when none is within ``limit``.
+
+    Indels at either end of an alignment are not counted: an indel in a read moves the junction
+    centre, so the window of such a read is its clone's cut up to MAX_SHIFT nt earlier or later,
+    plus the indel itself. An indel is a run of inserted or deleted nucleotides. Several
+    alignments are kept because the fewest edits is not always the likeliest error (a 2-nt
+    deletion near a window end may also be written as 2 substitutions).
     """
-    if head_count < 2 * count or distance <= 0:
-        return distance == 0 and head_count >= count
-    per_variant = head_count * (error_rate / 3) ** distance
+    found = []
+    for query, target, mode in ((window, head, "NW"), (window, head, "HW"), (head, window, "HW")):
+        result = edlib.align(query, target, mode=mode, task="path", k=limit)
+        if result["editDistance"] >= 0:
+            events = _events_of(result["cigar"])
+            if events not in found:
+                found.append(events)
+    return found
+
+
+def is_error_window(count: int, head_count: int, substitutions: int, length: int, error_rate: float,
+                    indels: tuple[int, ...] = ()) -> bool:
+    """Whether a window with ``count`` reads, differing from a window with ``head_count`` reads by
+    ``substitutions`` substitutions and ``indels`` (lengths of inserted/deleted runs), is explained
+    by sequencing errors of the latter.
+
+    A given variant gets on average head_count x (e/3)^substitutions x prod(e x 0.3^(L-1)) reads
+    (indel slips of one nucleotide are about as frequent as substitutions; each nucleotide more
+    makes them about three times rarer): the window is an error variant when its count is within the (1 - 1e-6)
+    Poisson quantile of that (strict, as every window of a large run is tested against every
+    nearby head). A single-read window is also one when the head is expected to produce reads
+    with that many errors at all (head_count x C(length, d) x e^d >= 0.01). A window only cut
+    elsewhere (no substitution, no indel) is one too. The head must have at least twice the reads.
+    """
+    if head_count < 2 * count:
+        return False
+    events = substitutions + len(indels)
+    if events == 0:
+        return True
+    per_variant = head_count * (error_rate / 3) ** substitutions
+    for size in indels:
+        per_variant *= error_rate * INDEL_LENGTH_DECAY ** (size - 1)
     if count <= _poisson_quantile(per_variant):
         return True
     if count == 1:
-        return head_count * math.comb(length, distance) * error_rate ** distance >= 0.01
+        edits = substitutions + sum(indels)
+        return head_count * math.comb(length, edits) * error_rate ** edits >= 0.01
     return False
 
 
 def _nearest_head(window: str, count: int, index: _HeadIndex, counts: dict[str, int], error_rate: float):
-    """The head of which ``window`` is an error variant (:func:`is_error_window`): the nearest in
-    edit distance, then the most abundant; None when there is none within the index's distance."""
+    """The head of which ``window`` is an error variant (:func:`is_error_window`): the nearest
+    (fewest edits, :func:`edit_events`), then the most abundant; None when there is none within
+    the index's distance."""
     best = None
     best_key = None
     limit = index.distance
@@ -223,13 +273,17 @@ def _nearest_head(window: str, count: int, index: _HeadIndex, counts: dict[str, 
         head_count = counts[head]
         if head_count < 2 * count:
             continue
-        distance = edlib.align(window, head, mode="NW", task="distance", k=limit)["editDistance"]
+        distance = edlib.align(window, head, mode="HW", task="distance", k=limit)["editDistance"]
+        if distance < 0:
+            distance = edlib.align(head, window, mode="HW", task="distance", k=limit)["editDistance"]
         if distance < 0:
             continue
         key = (distance, -head_count, head)
         if best_key is not None and key >= best_key:
             continue
-        if is_error_window(count, head_count, distance, len(window), error_rate):
+        explanations = edit_events(window, head, index.distance) if distance > 0 else [(0, ())]
+        if any(is_error_window(count, head_count, substitutions, len(window), error_rate, indels)
+               for substitutions, indels in explanations):
             best, best_key = head, key
             limit = distance
     return best
@@ -256,6 +310,7 @@ def cluster_windows(table: WindowTable, window_length: int, max_distance: int = 
     if far_distance is None:
         far_distance = max(max_distance, window_length // 10)
     near = _HeadIndex(max_distance) if max_distance > 0 else None
+    shifts: dict[tuple[str, int, str], str] = {}  # windows cut up to MAX_SHIFT nt off their clone's
     far = _HeadIndex(far_distance) if max_distance > 0 and far_distance > max_distance else None
     head_counts: dict[str, int] = {}
 
@@ -265,8 +320,16 @@ def cluster_windows(table: WindowTable, window_length: int, max_distance: int = 
         entry = entries[window]
         target = None
         if near is not None and heads:
+            for shift in range(1, MAX_SHIFT + 1):
+                for candidate in (shifts.get(("a", shift, window[:-shift])), shifts.get(("b", shift, window[shift:]))):
+                    if candidate is not None and head_counts[candidate] >= 2 * entry.count and (
+                            target is None or head_counts[candidate] > head_counts[target]):
+                        target = candidate
+                if target is not None:
+                    break
+        if near is not None and heads and target is None:
             target = _nearest_head(window, entry.count, near, head_counts, error_rate)
-            if target is None and far is not None and entry.count == 1:
+            if target is None and far is not None:
                 target = _nearest_head(window, entry.count, far, head_counts, error_rate)
         if target is None:
             heads.append(window)
@@ -275,6 +338,9 @@ def cluster_windows(table: WindowTable, window_length: int, max_distance: int = 
             totals[window] = [entry.count, entry.length_sum, []]
             if near is not None:
                 near.add(window)
+                for shift in range(1, MAX_SHIFT + 1):
+                    shifts.setdefault(("a", shift, window[shift:]), window)
+                    shifts.setdefault(("b", shift, window[:-shift]), window)
             if far is not None:
                 far.add(window)
         else:

@@ -45,6 +45,8 @@ MIN_SHRUNK_WINDOW = 30
 MIN_JUNCTION_SPAN = 6
 MIN_UNANCHORED_SPAN = -30
 MAX_JUNCTION_SPAN = 300
+# Hits (with offsets) used to place each reference point: those nearest to the junction.
+NEAR_JUNCTION_HITS = 16
 # The conditional test of a side looks this far (nt) from the other side's reference point.
 RESCUE_REGION = 150
 
@@ -107,7 +109,9 @@ def _oriented(p, length, span, strand):
 @numba.njit(cache=True, nogil=True)
 def _side_reference(hits, n_positions, length, span, strand, label, has_label, side, estimates, hitpos):
     """Reference point of one side (label) on the oriented read: the most frequent estimate from
-    the hits' offsets; without offsets, the end of the last 5' hit / start of the first 3' hit.
+    the offsets of the NEAR_JUNCTION_HITS hits nearest to the junction (an indel in the read
+    between a hit and the junction moves that hit's estimate); without offsets, the end of the
+    last 5' hit / start of the first 3' hit.
     Returns (reference, number of hits, median hit position, whether offsets were used)."""
     n_est = 0
     n_hits = 0
@@ -131,7 +135,14 @@ def _side_reference(hits, n_positions, length, span, strand, label, has_label, s
     ordered.sort()
     median = ordered[n_hits // 2]
     if n_est > 0:
-        return _mode(estimates, n_est), n_hits, median, True
+        # estimates are in read order: the hits nearest to the junction are the last ones for a
+        # 5' side on the + strand or a 3' side on the - strand, the first ones otherwise
+        keep = min(n_est, NEAR_JUNCTION_HITS)
+        if (side == 0) == (strand == 0):
+            first = n_est - keep
+        else:
+            first = 0
+        return _mode(estimates[first:first + keep], keep), n_hits, median, True
     if side == 0:
         return ordered[n_hits - 1] + span, n_hits, median, False
     return ordered[0], n_hits, median, False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vdj.cluster import WindowTable, cluster_windows, is_error_window, keep_longest
+from vdj.cluster import WindowTable, cluster_windows, edit_events, is_error_window, keep_longest
 
 import vdj_synthetic as syn
 
@@ -115,3 +115,27 @@ def test_error_model():
     assert not is_error_window(1, 2, 4, W, 0.01)
     # the head must be larger
     assert not is_error_window(5, 6, 1, W, 0.01)
+    # indel slips are more frequent than a given substitution; a shifted window is the same clone
+    assert is_error_window(20, 10_000, 0, W, 0.01, indels=(1,))
+    assert not is_error_window(20, 10_000, 2, W, 0.01)
+    assert is_error_window(50, 10_000, 0, W, 0.01, indels=())
+    # two clones whose junctions differ by a 4-nt insertion stay apart
+    assert not is_error_window(240, 26_000, 0, W, 0.01, indels=(4,))
+
+
+def test_edit_events_ignore_the_shift_of_the_window():
+    head = _window(9)
+    shifted = head[1:] + "T"
+    assert (0, ()) in edit_events(shifted, head, 5)
+    slipped = head[1:20] + head[23:] + "AAAA"  # three deleted nucleotides inside, shifted by one
+    assert any(s == 0 and sum(i) == 3 for s, i in edit_events(slipped, head, 8))
+    assert edit_events(syn.mutate(head, [10, 30]), head, 5) == [(2, ())]
+    assert edit_events(_window(10), head, 3) == []
+
+
+def test_shifted_windows_merge():
+    head = _window(11)
+    slipped = "G" + head[:20] + head[23:] + "AC"  # 3 nt deleted inside: the centre moved by 1.5 nt
+    table = _table({head: 5000, head[1:] + "C": 60, "G" + head[:-1]: 30, head[2:] + "AC": 12, slipped: 9})
+    clones, _, stats = cluster_windows(table, W)
+    assert [c.window for c in clones] == [head] and clones[0].reads == 5111
