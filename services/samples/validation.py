@@ -346,6 +346,10 @@ def _probe_text(head: bytes, filename: str) -> None:
     """Raise :class:`BinaryFile` if ``head`` (decompressed start of the file) is not text."""
     if not head:
         return
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) >= 4 and head[1] == 0 and head[3] == 0
+                                                          and head[0] != 0):
+        raise BinaryFile(f"{filename}: UTF-16 text; save it as plain text (ASCII or UTF-8) and upload it again",
+                         {"filename": filename, "problem": "utf16"})
     if b"\x00" in head:
         raise BinaryFile(f"{filename}: binary data (NUL bytes), not a text sequence file",
                          {"filename": filename})
@@ -419,6 +423,10 @@ def check_stream(stream: BinaryIO, filename: str, max_records: int = DEFAULT_MAX
 
 def _check_reads(reader: io.BufferedReader, head: bytes, filename: str, kind: str, report: CheckReport,
                  max_records: int, read_all: bool) -> None:
+    if head.startswith(b"\xef\xbb\xbf"):
+        raise SequenceSyntaxError(f"{filename}: starts with a UTF-8 byte order mark (BOM); save it as plain text "
+                                  f"without BOM and upload it again", {"filename": filename, "line": 1, "record": 1,
+                                                                       "problem": "bom"})
     start = head.lstrip()[:1]
     if start == b"#":
         # FASTA files may open with '#' comment lines (Vidjil's demo files do; dnaio skips them)

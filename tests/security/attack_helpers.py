@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import socket
 import struct
 import time
@@ -239,4 +238,4 @@ def make_patient(people, first="Jeanne", last="Martin", birth="1950-01-15", info
     return answer.json()
 
 
-__all__ = [name for name in dir() if not name.startswith("_") and name not in ("os",)]
+__all__ = [name for name in dir() if not name.startswith("_")]
