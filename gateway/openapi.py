@@ -20,7 +20,7 @@ from typing import Any, Callable
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 from pydantic import BaseModel, ValidationError
 
-from services.common.exceptions import BadRequest, RepseqError
+from services.common.exceptions import BadRequest, NotFound, RepseqError
 
 API_PREFIX = "/api/v1"
 API_VERSION = "1.0.0"
@@ -68,6 +68,10 @@ class Operation:
     path_params: dict[str, Any] = field(default_factory=dict)
 
 
+#: Largest record id: services keep ids in signed 32-bit INT columns; a larger id in a path names nothing (404).
+MAX_RECORD_ID = 2**31 - 1
+
+
 #: Every registered operation, in declaration order.
 REGISTRY: list[Operation] = []
 
@@ -79,8 +83,11 @@ def _path_params(rule: str) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for m in _RULE_PARAM.finditer(rule):
         conv = m.group("conv") or "string"
+        args = m.group("args") or ""
         if conv == "any":
-            params[m.group("name")] = ("any", [a.strip().strip("'\"") for a in (m.group("args") or "").split(",")])
+            params[m.group("name")] = ("any", [a.strip().strip("'\"") for a in args.split(",")])
+        elif conv == "int" and "min=0" in args.replace(" ", ""):
+            params[m.group("name")] = "index"
         else:
             params[m.group("name")] = conv
     return params
@@ -150,6 +157,9 @@ def operation(bp: Blueprint, rule: str, method: str = "GET", *, summary: str, ta
         def view(**path_kwargs):
             from gateway.auth import require_principal
 
+            for name, value in path_kwargs.items():
+                if isinstance(value, int) and value > MAX_RECORD_ID:
+                    raise NotFound(f"{name} {value} does not exist", {name: value})
             if auth:
                 require_principal()
             kwargs = dict(path_kwargs)
@@ -181,7 +191,8 @@ _ERROR_SCHEMA = {
         "details": {"type": "object", "description": "values that explain the error"}}}},
 }
 
-_CONVERTER_SCHEMAS = {"int": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}, "string": {"type": "string"},
+_CONVERTER_SCHEMAS = {"int": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                      "index": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}, "string": {"type": "string"},
                       "path": {"type": "string"}, "float": {"type": "number"}}
 
 

@@ -69,7 +69,7 @@ def get_qc(sample_set_id: int, config_id: int):
     return views.qc_rows(fused_result(sample_set_id, config_id))
 
 
-@operation(bp, RESULT + "/vj/<int:sample_index>", "GET", summary="V/J usage grid per locus for one sample",
+@operation(bp, RESULT + "/vj/<int(min=0):sample_index>", "GET", summary="V/J usage grid per locus for one sample",
            tag=TAG, response={"type": "object"})
 def get_vj_usage(sample_set_id: int, config_id: int, sample_index: int):
     fused = fused_result(sample_set_id, config_id)
