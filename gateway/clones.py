@@ -40,6 +40,7 @@ def samples_view(fused: dict) -> list[dict[str, Any]]:
     originals = _list(samples.get("original_names"), n)
     dates = _list(samples.get("sampling_date") or samples.get("timestamp"), n)
     ids = _list(samples.get("sequence_file_id") or samples.get("id"), n)
+    deleted = _list(samples.get("deleted"), n, False)
     total = _list(reads.get("total"), n, 0)
     segmented = _list(reads.get("segmented"), n, 0)
     view = []
@@ -48,6 +49,7 @@ def samples_view(fused: dict) -> list[dict[str, Any]]:
         name = names[i] or original.rsplit("/", 1)[-1]
         view.append({"index": i, "name": name, "original_name": original,
                      "sampling_date": (str(dates[i])[:10] if dates[i] else None), "sample_id": ids[i],
+                     "deleted": bool(deleted[i]),
                      "total_reads": total[i] or 0, "segmented_reads": segmented[i] or 0})
     return view
 

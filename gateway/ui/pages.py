@@ -147,6 +147,8 @@ def login_page():
     """Login form; POST checks the password with the auth service and sets the session cookie."""
     error = None
     email = ""
+    if request.method == "GET" and optional_principal() is not None:
+        return redirect(_safe_next(request.args.get("next")))
     if request.method == "POST":
         email = (request.form.get("email") or "").strip()
         password = request.form.get("password") or ""
