@@ -80,9 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="windows within this edit distance of a larger one are merged into it when their read "
                              "count is explained by sequencing errors; 0 = off (default: 2)")
     parser.add_argument("--merge-far-distance", type=_non_negative_int, default=None,
-                        help="the same for single-read windows, up to this edit distance (default: window/10)")
-    parser.add_argument("--error-rate", type=float, default=0.01,
-                        help="sequencing error rate per base assumed by the merging (default: 0.01)")
+                        help="the same up to this edit distance, for windows explained by few errors (default: window/10)")
+    parser.add_argument("--error-rate", type=float, default=None,
+                        help="sequencing error rate per base (substitutions and indels) assumed by the merging "
+                             "(default: measured on the largest clones)")
     parser.add_argument("--consensus-reads", type=_positive_int, default=30,
                         help="reads kept per window for the consensus (the longest; default: 30)")
     parser.add_argument("-s", "--seed", default=None,

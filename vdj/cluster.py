@@ -150,6 +150,7 @@ class MergeStats:
     shrunk_reads_merged: int = 0
     error_windows_merged: int = 0
     error_reads_merged: int = 0
+    error_model: "ErrorModel | None" = None
 
 
 def _blocks(length: int, n_blocks: int) -> list[tuple[int, int]]:
@@ -169,10 +170,12 @@ class _HeadIndex:
         for b, (start, end) in enumerate(_blocks(len(window), self.n_blocks)):
             self.blocks.setdefault((b, window[start:end]), []).append(window)
 
-    def candidates(self, window: str) -> set[str]:
+    def candidates(self, window: str, shifted: bool = True) -> set[str]:
+        """Heads sharing a block with ``window`` (at its own place, and also shifted by up to the
+        index distance when ``shifted``)."""
         found: set[str] = set()
         length = len(window)
-        d = self.distance
+        d = self.distance if shifted else 0
         for b, (start, end) in enumerate(_blocks(length, self.n_blocks)):
             size = end - start
             for shift in range(-d, d + 1):
@@ -213,16 +216,21 @@ def _events_of(cigar: str) -> tuple[int, tuple[int, ...]]:
 
 def edit_events(window: str, head: str, limit: int) -> list[tuple[int, tuple[int, ...]]]:
     """Ways of explaining ``window`` as ``head`` with errors: (substitutions, indel lengths) of
-    the alignments within ``limit`` edits, global and with free ends on either side (edlib NW,
-    HW both ways); empty when none is within ``limit``.
+    the alignments within ``limit`` edits, substitutions only (same length), global and with free
+    ends on either side (edlib NW, HW both ways); empty when none is within ``limit``.
 
     Indels at either end of an alignment are not counted: an indel in a read moves the junction
     centre, so the window of such a read is its clone's cut up to MAX_SHIFT nt earlier or later,
     plus the indel itself. An indel is a run of inserted or deleted nucleotides. Several
     alignments are kept because the fewest edits is not always the likeliest error (a 2-nt
-    deletion near a window end may also be written as 2 substitutions).
+    deletion near a window end may also be written as 2 substitutions, two substitutions as an
+    insertion and a deletion).
     """
     found = []
+    if len(window) == len(head):
+        mismatches = _hamming(window, head)
+        if mismatches <= limit:
+            found.append((mismatches, ()))
     for query, target, mode in ((window, head, "NW"), (window, head, "HW"), (head, window, "HW")):
         result = edlib.align(query, target, mode=mode, task="path", k=limit)
         if result["editDistance"] >= 0:
@@ -232,76 +240,193 @@ def edit_events(window: str, head: str, limit: int) -> list[tuple[int, tuple[int
     return found
 
 
-def is_error_window(count: int, head_count: int, substitutions: int, length: int, error_rate: float,
-                    indels: tuple[int, ...] = ()) -> bool:
+@dataclass(frozen=True)
+class ErrorModel:
+    """Per-base sequencing error rates: ``substitution`` (any other base) and ``indel`` (a 1-nt
+    slip; each nucleotide more makes an indel INDEL_LENGTH_DECAY times rarer). The defaults
+    (1 %, 0.2 %) are used when the data are too small to measure them."""
+
+    substitution: float = 0.01
+    indel: float = 0.002
+
+    def variant_rate(self, substitutions: int, indels: tuple[int, ...]) -> float:
+        """Probability that a read of a clone shows one given variant of its window."""
+        rate = (self.substitution / 3) ** substitutions
+        for size in indels:
+            rate *= self.indel * INDEL_LENGTH_DECAY ** (size - 1)
+        return rate
+
+    @property
+    def total(self) -> float:
+        return self.substitution + self.indel
+
+
+def estimate_error_model(table: "WindowTable", window_length: int, top: int = 20, min_reads: int = 2000,
+                         floor: float = 1e-4, margin: float = 1.5,
+                         default: ErrorModel = ErrorModel()) -> ErrorModel:
+    """Error rates measured on the most abundant clones.
+
+    Windows are visited by decreasing reads; the first ``top`` that are not within 2 edits of a
+    previous one are taken as clones, the others within 2 edits as their error variants. The
+    per-base error rate p solves (1 - p)^w = share of these reads with the exact clone window; it
+    is split between substitutions and indels in the proportion of the variants with one
+    substitution and with one 1-nt indel (window cut ignored). Rates are multiplied by ``margin``
+    (real error rates vary along reads and between runs) and are at least ``floor``; ``default``
+    when these clones have fewer than ``min_reads`` reads."""
+    entries = table.entries
+    full = sorted((w for w in entries if len(w) >= window_length), key=lambda w: (-entries[w].count, w))
+    index = _HeadIndex(2)
+    heads = 0
+    total = exact = substitution_reads = indel_reads = 0
+    for window in full:
+        count = entries[window].count
+        kind = None
+        for head in index.candidates(window):
+            explanations = edit_events(window, head, 2)
+            if not explanations:
+                continue
+            kind = "other"
+            if (1, ()) in explanations:
+                kind = "substitution"
+                break
+            if (0, (1,)) in explanations:
+                kind = "indel"
+                break
+        if kind is None:
+            if heads < top:
+                index.add(window)
+                heads += 1
+                total += count
+                exact += count
+            continue
+        total += count
+        if kind == "substitution":
+            substitution_reads += count
+        elif kind == "indel":
+            indel_reads += count
+    if total < min_reads or exact == 0:
+        return default
+    rate = 1 - (exact / total) ** (1 / window_length)
+    single = substitution_reads + indel_reads
+    substitution_share = substitution_reads / single if single else 0.5
+    return ErrorModel(max(floor, margin * rate * substitution_share),
+                      max(floor, margin * rate * (1 - substitution_share)))
+
+
+def is_error_window(count: int, head_count: int, substitutions: int, length: int,
+                    model: ErrorModel | float, indels: tuple[int, ...] = ()) -> bool:
     """Whether a window with ``count`` reads, differing from a window with ``head_count`` reads by
     ``substitutions`` substitutions and ``indels`` (lengths of inserted/deleted runs), is explained
-    by sequencing errors of the latter.
+    by sequencing errors of the latter (``model``: an :class:`ErrorModel` or one rate for both).
 
-    A given variant gets on average head_count x (e/3)^substitutions x prod(e x 0.3^(L-1)) reads
-    (indel slips of one nucleotide are about as frequent as substitutions; each nucleotide more
-    makes them about three times rarer): the window is an error variant when its count is within the (1 - 1e-6)
-    Poisson quantile of that (strict, as every window of a large run is tested against every
-    nearby head). A single-read window is also one when the head is expected to produce reads
-    with that many errors at all (head_count x C(length, d) x e^d >= 0.01). A window only cut
-    elsewhere (no substitution, no indel) is one too. The head must have at least twice the reads.
+    A given variant gets on average head_count x :meth:`ErrorModel.variant_rate` reads: the window
+    is an error variant when its count is within the (1 - 1e-6) Poisson quantile of that (strict,
+    as every window of a large run is tested against every nearby head). A single-read window is
+    also one when the head is expected to produce reads with that many errors at all
+    (head_count x C(length, d) x e^d >= 0.01). A window only cut elsewhere (no substitution, no
+    indel) is one too. The head must have at least twice the reads.
     """
+    if not isinstance(model, ErrorModel):
+        model = ErrorModel(model, model)
     if head_count < 2 * count:
         return False
     events = substitutions + len(indels)
     if events == 0:
         return True
-    per_variant = head_count * (error_rate / 3) ** substitutions
-    for size in indels:
-        per_variant *= error_rate * INDEL_LENGTH_DECAY ** (size - 1)
-    if count <= _poisson_quantile(per_variant):
+    if count <= _poisson_quantile(head_count * model.variant_rate(substitutions, indels)):
         return True
     if count == 1:
         edits = substitutions + sum(indels)
-        return head_count * math.comb(length, edits) * error_rate ** edits >= 0.01
+        return head_count * math.comb(length, edits) * model.total ** edits >= 0.01
     return False
 
 
-def _nearest_head(window: str, count: int, index: _HeadIndex, counts: dict[str, int], error_rate: float):
-    """The head of which ``window`` is an error variant (:func:`is_error_window`): the nearest
-    (fewest edits, :func:`edit_events`), then the most abundant; None when there is none within
-    the index's distance."""
+_BASE4 = str.maketrans("ACGT", "0123")
+_MASK_CACHE: dict[int, int] = {}
+
+
+def _hamming(a: str, b: str) -> int:
+    """Number of differing positions of two strings of the same length (2-bit packed when both
+    are pure ACGT: one XOR and a popcount)."""
+    try:
+        x = int(a.translate(_BASE4), 4) ^ int(b.translate(_BASE4), 4)
+    except ValueError:
+        return sum(map(str.__ne__, a, b))
+    mask = _MASK_CACHE.get(len(a))
+    if mask is None:
+        mask = _MASK_CACHE[len(a)] = int("01" * len(a), 2)
+    return ((x | (x >> 1)) & mask).bit_count()
+
+
+def _nearest_head(window: str, count: int, index: _HeadIndex, counts: dict[str, int], model: ErrorModel):
+    """The head of which ``window`` is most likely an error variant: among the heads within the
+    index's edit distance for which :func:`is_error_window` holds, the one with the largest
+    expected count of this variant (head reads x variant rate), then the most abundant; None when
+    there is none."""
     best = None
     best_key = None
     limit = index.distance
+    length = len(window)
+    unshifted = index.candidates(window, shifted=False)
+    for head in unshifted:  # substitutions only: the usual case, decided without alignment
+        head_count = counts[head]
+        if head_count < 2 * count or len(head) != length:
+            continue
+        mismatches = _hamming(window, head)
+        if mismatches <= limit and is_error_window(count, head_count, mismatches, length, model):
+            key = (head_count * model.variant_rate(mismatches, ()), head_count, head)
+            if best_key is None or key > best_key:
+                best, best_key = head, key
+    if best is not None:
+        return best
     for head in index.candidates(window):
         head_count = counts[head]
         if head_count < 2 * count:
             continue
-        distance = edlib.align(window, head, mode="HW", task="distance", k=limit)["editDistance"]
-        if distance < 0:
-            distance = edlib.align(head, window, mode="HW", task="distance", k=limit)["editDistance"]
-        if distance < 0:
-            continue
-        key = (distance, -head_count, head)
-        if best_key is not None and key >= best_key:
-            continue
-        explanations = edit_events(window, head, index.distance) if distance > 0 else [(0, ())]
-        if any(is_error_window(count, head_count, substitutions, len(window), error_rate, indels)
-               for substitutions, indels in explanations):
-            best, best_key = head, key
-            limit = distance
+        explanations = None
+        if len(head) == length:
+            # fast path: substitutions only, the usual case
+            mismatches = _hamming(window, head)
+            if mismatches <= limit and is_error_window(count, head_count, mismatches, length, model):
+                explanations = [(mismatches, ())]
+        if explanations is None:
+            distance = edlib.align(window, head, mode="HW", task="distance", k=limit)["editDistance"]
+            if distance < 0:
+                distance = edlib.align(head, window, mode="HW", task="distance", k=limit)["editDistance"]
+            if distance < 0:
+                continue
+            explanations = edit_events(window, head, limit) if distance > 0 else [(0, ())]
+        for substitutions, indels in explanations:
+            if not is_error_window(count, head_count, substitutions, length, model, indels):
+                continue
+            key = (head_count * model.variant_rate(substitutions, indels), head_count, head)
+            if best_key is None or key > best_key:
+                best, best_key = head, key
     return best
 
 
 def cluster_windows(table: WindowTable, window_length: int, max_distance: int = 2,
-                    far_distance: int | None = None, error_rate: float = 0.01
+                    far_distance: int | None = None, error_rate: float | ErrorModel | None = None
                     ) -> tuple[list[Clone], dict[str, str], MergeStats]:
     """Group the windows of ``table`` into clones (see module docstring).
 
     Windows within ``max_distance`` edits of a head are tested with :func:`is_error_window`;
     single-read windows also up to ``far_distance`` edits (default: window length / 10).
-    ``error_rate``: per-base sequencing error rate assumed (default 1 %). Returns (clones sorted by
+    ``error_rate``: per-base sequencing error rates (an :class:`ErrorModel` or one rate for
+    substitutions and indels; None, the default: measured on the largest clones,
+    :func:`estimate_error_model`). Returns (clones sorted by
     decreasing reads then window, {window: clone window} for every window, merge statistics).
     ``max_distance`` 0 disables error merging.
     """
     entries = table.entries
     stats = MergeStats(windows=len(entries))
+    if error_rate is None:
+        model = estimate_error_model(table, window_length)
+    elif isinstance(error_rate, ErrorModel):
+        model = error_rate
+    else:
+        model = ErrorModel(error_rate, error_rate)
+    stats.error_model = model
     assignment: dict[str, str] = {}
     totals: dict[str, list] = {}  # head window -> [reads, length_sum, merged list]
     full = [w for w in entries if len(w) >= window_length]
@@ -328,9 +453,9 @@ def cluster_windows(table: WindowTable, window_length: int, max_distance: int = 
                 if target is not None:
                     break
         if near is not None and heads and target is None:
-            target = _nearest_head(window, entry.count, near, head_counts, error_rate)
+            target = _nearest_head(window, entry.count, near, head_counts, model)
             if target is None and far is not None:
-                target = _nearest_head(window, entry.count, far, head_counts, error_rate)
+                target = _nearest_head(window, entry.count, far, head_counts, model)
         if target is None:
             heads.append(window)
             head_counts[window] = entry.count

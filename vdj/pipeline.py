@@ -50,7 +50,8 @@ class AnalysisOptions:
     max_designations [-z]: clones designated (consensus + V(D)J + CDR3); max_clones: clones
     written (None = all with >= min_reads); evalue [-e]: max k-mer e-value; threads [--threads];
     read_assignments [--read-assignments]: TSV path; merge_distance, merge_far_distance (None =
-    window/10, single-read windows), merge_error_rate: error-window merging (0 = off); consensus_reads: reads kept per window for the consensus; batch_size: reads
+    window/10), merge_error_rate (None = measured on the largest clones): error-window merging
+    (merge_distance 0 = off); consensus_reads: reads kept per window for the consensus; batch_size: reads
     per batch; seed: spaced seed; progress: tqdm bar (None = when stderr is a TTY).
     """
 
@@ -66,7 +67,7 @@ class AnalysisOptions:
     read_assignments: str | None = None
     merge_distance: int = 2
     merge_far_distance: int | None = None
-    merge_error_rate: float = 0.01
+    merge_error_rate: float | None = None
     consensus_reads: int = 30
     batch_size: int = 4096
     seed: str = DEFAULT_SEED

@@ -96,7 +96,7 @@ def to_vidjil(result) -> dict:
         "seed": options.seed, "threads": str(options.threads),
         "merge-distance": str(options.merge_distance),
         "merge-far-distance": "auto" if options.merge_far_distance is None else str(options.merge_far_distance),
-        "error-rate": str(options.merge_error_rate),
+        "error-rate": "auto" if options.merge_error_rate is None else str(options.merge_error_rate),
         "max-clones": "all" if options.max_clones is None else str(options.max_clones),
     }
     document = {
@@ -128,6 +128,9 @@ def to_vidjil(result) -> dict:
             "error_reads_merged": result.merge.error_reads_merged,
             "shrunk_windows_merged": result.merge.shrunk_windows_merged,
             "shrunk_reads_merged": result.merge.shrunk_reads_merged,
+            "error_model": ({"substitution": round(result.merge.error_model.substitution, 6),
+                             "indel": round(result.merge.error_model.indel, 6)}
+                            if result.merge.error_model is not None else None),
         },
     }
     if warnings:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from vdj.cluster import WindowTable, cluster_windows, edit_events, is_error_window, keep_longest
+import pytest
+
+from vdj.cluster import (
+    ErrorModel, WindowTable, cluster_windows, edit_events, estimate_error_model, is_error_window, keep_longest,
+)
 
 import vdj_synthetic as syn
 
@@ -112,7 +116,7 @@ def test_error_model():
     assert not is_error_window(40, 3000, 2, W, 0.01)
     # single reads: far edits only from clones large enough to produce such errors
     assert is_error_window(1, 200, 4, W, 0.01)
-    assert not is_error_window(1, 2, 4, W, 0.01)
+    assert not is_error_window(1, 2, 4, W, ErrorModel())
     # the head must be larger
     assert not is_error_window(5, 6, 1, W, 0.01)
     # indel slips are more frequent than a given substitution; a shifted window is the same clone
@@ -137,5 +141,24 @@ def test_shifted_windows_merge():
     head = _window(11)
     slipped = "G" + head[:20] + head[23:] + "AC"  # 3 nt deleted inside: the centre moved by 1.5 nt
     table = _table({head: 5000, head[1:] + "C": 60, "G" + head[:-1]: 30, head[2:] + "AC": 12, slipped: 9})
-    clones, _, stats = cluster_windows(table, W)
+    clones, _, stats = cluster_windows(table, W, error_rate=0.01)
     assert [c.window for c in clones] == [head] and clones[0].reads == 5111
+    # with the error rates measured on these data (no substitution, no indel seen), the window
+    # with a 3-nt deletion and 9 reads is too frequent to be an error: it stays a clone
+    clones, _, stats = cluster_windows(table, W)
+    assert len(clones) == 2 and stats.error_model.indel < 1e-3
+
+
+def test_error_rates_measured_on_the_largest_clones():
+    head = _window(12)
+    counts = {head: 10_000}
+    for i in range(25):  # 25 one-substitution variants, 10 reads each
+        counts[syn.mutate(head, [i + 5])] = 10
+    for i in range(5):  # 5 one-nucleotide deletions (window cut one further), 10 reads each
+        counts[head[:10 + i] + head[11 + i:] + "G"] = 10
+    model = estimate_error_model(_table(counts), W)
+    rate = 1 - (10_000 / 10_300) ** (1 / W)
+    assert model.substitution == pytest.approx(1.5 * rate * 250 / 300)
+    assert model.indel == pytest.approx(1.5 * rate * 50 / 300)
+    small = estimate_error_model(_table({head: 100}), W)
+    assert small == ErrorModel()
