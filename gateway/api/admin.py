@@ -7,8 +7,8 @@ Every call is checked by the service that owns the data (administrators only, un
 from __future__ import annotations
 
 from gateway.api import bp
-from gateway.api.schemas import AuditQuery, CapabilitiesBody, CreateUserBody, GroupBody, MembershipBody, \
-    PasswordBody, UpdateUserBody, UserAnswer, UsersQuery
+from gateway.api.schemas import AuditQuery, CapabilitiesBody, CreateUserBody, GroupBody, GroupChangesBody, \
+    MembershipBody, PasswordBody, PostScriptBody, UpdateUserBody, UserAnswer, UsersQuery
 from gateway.auth import call, call_as_user, context
 from gateway.openapi import operation
 from services.common.exceptions import RepseqError
@@ -93,6 +93,43 @@ def audit_log(query: AuditQuery):
     """Logins, logouts, account and group changes, newest first; page with ``before_id``. The audit trail of a
     sample set is at ``/sample_sets/{id}/audit``."""
     return call_as_user("auth", "list_audit", query.model_dump(mode="json", exclude_none=True))
+
+
+@operation(bp, "/users/<int:user_id>/reset_token", "POST", summary="A single-use password-reset token for a user",
+           tag=TAG, response={"type": "object"}, status=201)
+def create_reset_token(user_id: int):
+    """Administrators; the user chooses a password with ``POST /api/v1/auth/reset``."""
+    return call_as_user("auth", "create_reset_token", user_id)
+
+
+@operation(bp, "/groups/<int:group_id>", "PATCH", summary="Rename or describe a group (administrators)", tag=TAG,
+           body=GroupChangesBody, response={"type": "object"}, errors=(409,))
+def update_group(group_id: int, body: GroupChangesBody):
+    return call_as_user("auth", "update_group", group_id, body.model_dump(mode="json", exclude_none=True))
+
+
+@operation(bp, "/admin/post_scripts", "GET", summary="Post-processing scripts of fused results (administrators)",
+           tag=TAG, response={"type": "object"})
+def list_post_scripts():
+    return call_as_user("fuse", "list_post_scripts")
+
+
+@operation(bp, "/admin/post_scripts", "POST", summary="Run a script of the scripts folder on fused results",
+           tag=TAG, body=PostScriptBody, response={"type": "object"}, status=201)
+def register_post_script(body: PostScriptBody):
+    return call_as_user("fuse", "register_post_script", body.name, body.config_id, body.position, body.description)
+
+
+@operation(bp, "/admin/post_scripts/<int:script_id>", "DELETE", summary="Stop running a post-processing script",
+           tag=TAG, response={"type": "object"})
+def remove_post_script(script_id: int):
+    return {"removed": call_as_user("fuse", "remove_post_script", script_id)}
+
+
+@operation(bp, "/admin/watchdog", "POST", summary="Run the job watchdog now (stuck jobs re-queued)", tag=TAG,
+           response={"type": "object"})
+def run_watchdog():
+    return {"report": call_as_user("jobs", "run_watchdog")}
 
 
 @operation(bp, "/site", "GET", summary="Site information for every page: compliance banner, setup state",

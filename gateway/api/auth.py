@@ -6,7 +6,7 @@ from flask import g, jsonify, request
 
 from gateway.api import bp
 from gateway.api.schemas import ChangePasswordBody, ImpersonateBody, InitAdminBody, LoginAnswer, LoginBody, \
-    PrincipalAnswer, ResetPasswordBody, TokenAnswer, TokenBody, UserAnswer
+    PrincipalAnswer, RegisterBody, ResetPasswordBody, SessionsQuery, TokenAnswer, TokenBody, UserAnswer
 from gateway.auth import SESSION_COOKIE, call, call_as_user, clear_session_cookies, client_ip, csrf_token_for, \
     require_principal, set_session_cookies
 from gateway.openapi import operation
@@ -112,3 +112,22 @@ def _session_token() -> str:
     if not token:
         raise BadRequest("impersonation needs a browser session (not an API token)")
     return token
+
+
+@operation(bp, "/auth/sessions", "GET", summary="Open sessions of the caller (administrators: of any user)",
+           tag=TAG, query=SessionsQuery, response={"type": "array", "items": {"type": "object"}})
+def list_sessions(query: SessionsQuery):
+    return call_as_user("auth", "list_sessions", query.user_id)
+
+
+@operation(bp, "/auth/sessions/<int:session_id>", "DELETE", summary="End a session (e.g. a forgotten browser)",
+           tag=TAG, response={"type": "object"})
+def end_session(session_id: int):
+    return call_as_user("auth", "end_session", session_id)
+
+
+@operation(bp, "/auth/register", "POST", summary="Create one's own account (when self-registration is enabled)",
+           tag=TAG, body=RegisterBody, response=UserAnswer, status=201, auth=False, errors=(403, 409))
+def register(body: RegisterBody):
+    """Refused (403) unless REPSEQ_AUTH_SELF_REGISTRATION is true."""
+    return call("auth", "register", body.email, body.password, body.first_name, body.last_name)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from gateway.api import bp
 from gateway.api.samples import stream_object
-from gateway.api.schemas import ConfigAnswer, ConfigBody, DesignateBody, JobAnswer, JobsQuery, LaunchBody, \
-    LaunchSetBody, PreProcessBody, ResultsQuery
+from gateway.api.schemas import ConfigAnswer, ConfigBody, DesignateBody, GrepReadsBody, JobAnswer, JobsQuery, \
+    LaunchBody, LaunchSetBody, PreProcessBody, PreProcessLaunchBody, ResultsQuery
 from gateway.auth import call_as_user
 from gateway.openapi import operation
 
@@ -135,3 +135,22 @@ def create_pre_process(body: PreProcessBody):
            tag=TAG_JOBS, response={"type": "array", "items": {"type": "object"}})
 def list_workers():
     return call_as_user("jobs", "list_workers")
+
+
+@operation(bp, "/jobs/grep_reads", "POST", summary="Extract the reads of one clone (FASTA stored as a hidden result)",
+           tag=TAG_JOBS, body=GrepReadsBody, response=JobAnswer, status=201, errors=(409,))
+def launch_grep_reads(body: GrepReadsBody):
+    return call_as_user("jobs", "launch_grep_reads", body.sample_id, body.sample_set_id, body.config_id,
+                        body.sequence)
+
+
+@operation(bp, "/jobs/pre_process", "POST", summary="Run a pre-process (e.g. merge paired-end reads) on a sample",
+           tag=TAG_JOBS, body=PreProcessLaunchBody, response=JobAnswer, status=201, errors=(409,))
+def launch_pre_process(body: PreProcessLaunchBody):
+    return call_as_user("jobs", "launch_pre_process", body.sample_id, body.sample_set_id, body.pre_process_id)
+
+
+@operation(bp, "/analysis_results/<int:result_id>", "GET", summary="One analysis result (keys, read statistics)",
+           tag=TAG_JOBS, response={"type": "object"})
+def get_result(result_id: int):
+    return call_as_user("jobs", "get_result", result_id)

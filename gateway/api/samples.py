@@ -21,7 +21,8 @@ import urllib.parse
 from flask import Response, request, stream_with_context
 
 from gateway.api import bp
-from gateway.api.schemas import CreateSampleBody, DeleteSampleQuery, SampleAnswer, UpdateSampleBody, UploadQuery
+from gateway.api.schemas import BrowseQuery, CreateSampleBody, DeleteSampleQuery, FileSourceBody, MountedSampleBody, \
+    SampleAnswer, StorageGuardBody, UpdateSampleBody, UploadQuery
 from gateway.auth import call_as_user, context, require_principal
 from gateway.openapi import operation
 from services.common.exceptions import BadRequest, NotFound, TooLarge
@@ -164,3 +165,53 @@ def stream_object(bucket: str, key: str, download_name: str, mimetype: str = "ap
     response.headers["Content-Length"] = str(info.size)
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quoted}"
     return response
+
+
+# -- mounted directories (files added without copying) and the storage guard ----------------------------------------
+@operation(bp, "/file_sources", "GET", summary="Mounted directories samples may be added from", tag=TAG,
+           response={"type": "array", "items": {"type": "object"}})
+def list_file_sources():
+    return call_as_user("samples", "list_file_sources")
+
+
+@operation(bp, "/file_sources", "POST", summary="Declare a mounted directory (administrators)", tag=TAG,
+           body=FileSourceBody, response={"type": "object"}, status=201, errors=(409,))
+def create_file_source(body: FileSourceBody):
+    return call_as_user("samples", "create_file_source", body.name, body.root, body.extensions)
+
+
+@operation(bp, "/file_sources/<int:source_id>", "DELETE", summary="Forget a mounted directory (administrators)",
+           tag=TAG, response={"type": "object"}, errors=(409,))
+def delete_file_source(source_id: int):
+    """Refused (409) while samples use its files; the files themselves are never touched."""
+    return call_as_user("samples", "delete_file_source", source_id)
+
+
+@operation(bp, "/file_sources/<int:source_id>/browse", "GET", summary="One folder of a mounted directory", tag=TAG,
+           query=BrowseQuery, response={"type": "object"})
+def browse_file_source(source_id: int, query: BrowseQuery):
+    """Sub-folders and files with an accepted ending; paths leaving the directory are refused (403)."""
+    return call_as_user("samples", "browse_file_source", source_id, query.path)
+
+
+@operation(bp, "/sample_sets/<int:sample_set_id>/mounted_samples", "POST", tag=TAG, body=MountedSampleBody,
+           summary="Add a file of a mounted directory as a sample (no copy; ready at once)", response=SampleAnswer,
+           status=201, errors=(409,))
+def add_mounted_sample(sample_set_id: int, body: MountedSampleBody):
+    set_ids = [sample_set_id] + [i for i in body.also_in_sets if i != sample_set_id]
+    sampling_date = body.sampling_date.isoformat() if body.sampling_date else None
+    return call_as_user("samples", "add_mounted_sample", set_ids, body.source_id, body.path, sampling_date, body.info,
+                        body.path2, None, None, None, body.pre_process_id)
+
+
+@operation(bp, "/admin/storage", "GET", summary="Storage guard: free space of the object store and database folders",
+           tag=TAG, response={"type": "object"})
+def storage_status():
+    return call_as_user("samples", "storage_status")
+
+
+@operation(bp, "/admin/storage", "PUT", summary="Set the storage guard's threshold (administrators)", tag=TAG,
+           body=StorageGuardBody, response={"type": "object"})
+def configure_storage_guard(body: StorageGuardBody):
+    """Uploads and runs are refused (503) below ``max(min_free_percent % of the filesystem, min_free_bytes)``."""
+    return call_as_user("samples", "configure_storage_guard", body.min_free_percent, body.min_free_bytes)

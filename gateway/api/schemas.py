@@ -341,3 +341,65 @@ class AuditQuery(Request):
     until: datetime | None = None
     before_id: int | None = Field(None, ge=1, le=MAX_ID, description="paging: entries older than this id")
     limit: int = Field(100, ge=1, le=1000)
+
+
+# -- mounted directories, storage, sessions, extra launches, post-scripts -----------------------------------------
+class FileSourceBody(Request):
+    name: str = Field(min_length=1, max_length=100)
+    root: str = Field(min_length=1, max_length=1000, description="absolute directory on the service and worker hosts")
+    extensions: list[str] = Field(min_length=1, max_length=20, description='accepted endings, e.g. ["fastq", "fa"]')
+
+
+class BrowseQuery(Request):
+    path: str = Field("", max_length=1000, description="folder inside the mounted directory ('' = its root)")
+
+
+class MountedSampleBody(Request):
+    source_id: int = Id
+    path: str = Field(min_length=1, max_length=1000, description="file inside the mounted directory")
+    path2: str | None = Field(None, max_length=1000, description="R2 of a pair (merged by pre_process_id)")
+    sampling_date: date | None = None
+    info: str = Field("", max_length=65535)
+    pre_process_id: int | None = Field(None, ge=1, le=MAX_ID)
+    also_in_sets: list[int] = Field(default_factory=list, max_length=50)
+
+
+class StorageGuardBody(Request):
+    min_free_percent: float | None = Field(None, ge=0, le=100)
+    min_free_bytes: int | None = Field(None, ge=0, le=10**15)
+
+
+class SessionsQuery(Request):
+    user_id: int | None = Field(None, ge=1, le=MAX_ID, description="another user's sessions (administrators)")
+
+
+class RegisterBody(Request):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+    first_name: str = Field("", max_length=100)
+    last_name: str = Field("", max_length=100)
+
+
+class GroupChangesBody(Request):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    description: str | None = Field(None, max_length=1000)
+
+
+class GrepReadsBody(Request):
+    sample_id: int = Id
+    sample_set_id: int = Id
+    config_id: int = Id
+    sequence: str = Field(min_length=10, max_length=1000, description="the clone's window (nucleotides)")
+
+
+class PreProcessLaunchBody(Request):
+    sample_id: int = Id
+    sample_set_id: int = Id
+    pre_process_id: int = Id
+
+
+class PostScriptBody(Request):
+    name: str = Field(min_length=1, max_length=200, description="a file of the scripts folder")
+    config_id: int | None = Field(None, ge=1, le=MAX_ID, description="only for this configuration (null: all)")
+    position: int = Field(0, ge=0, le=1000)
+    description: str = Field("", max_length=1000)
