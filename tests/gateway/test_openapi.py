@@ -94,3 +94,16 @@ def test_static_assets_are_local(client):
     assert "cdn" not in login.lower() and "//fonts." not in login
     assert client.get("/assets/app.js").status_code == 200
     assert client.get("/assets/app.css").status_code == 200
+
+
+def test_no_page_or_asset_loads_anything_from_another_host():
+    """Hospital networks are closed: templates, CSS and JS reference only the gateway itself."""
+    import re
+    from pathlib import Path
+
+    ui = Path(__file__).resolve().parents[2] / "gateway" / "ui"
+    external = re.compile(r"""(?:src|href|url)\s*[=(]\s*["']?(?:https?:)?//""", re.IGNORECASE)
+    offenders = [f"{path.relative_to(ui)}: {match.group(0)}" for path in ui.rglob("*")
+                 if path.suffix in (".html", ".css", ".js") for match in external.finditer(path.read_text())]
+    assert offenders == []
+    assert "@import" not in (ui / "static" / "app.css").read_text()
