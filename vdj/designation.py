@@ -39,7 +39,16 @@ D_EVALUE = 0.05
 # 0.25 e^{4l} + 0.75 e^{-6l} = 1; K a conservative constant).
 KA_LAMBDA = 0.3183
 KA_K = 0.2
-SEVERAL_D_LOCI = ("TRD",)
+SEVERAL_D_LOCI = ("TRD", "IGH")
+# Loci with short D genes (8-13 nt): their D, often trimmed to a few nucleotides, is called with a
+# looser e-value (vidjil-algo's curated TRD designations keep such Ds).
+SHORT_D_LOCI = ("TRD",)
+D_EVALUE_SHORT = 0.3
+# E-value for a second D (several-D loci), in the zone left after the first.
+SECOND_D_EVALUE = 0.05
+# How far the D search zone reaches into the V and J alignments (nt), like vidjil-algo's
+# EXTEND_D_ZONE (values 0/2/5 and the e-values above were compared on the curated sequences).
+D_ZONE_EXTENSION = 2
 # Score lost per germline nucleotide deleted at the junction side of V and J: among equally good
 # alignments, the allele/end with fewer deletions wins (vidjil-algo's "deletion at ends" cost).
 END_PENALTY = 1
@@ -128,11 +137,14 @@ class Designer:
     ``index``: a :class:`vdj.kmer.KmerIndex` of the same systems (built/cached when omitted).
     """
 
-    def __init__(self, germlines, index=None, d_evalue: float = D_EVALUE, evalue_threshold: float = 1.0):
+    def __init__(self, germlines, index=None, d_evalue: float = D_EVALUE, evalue_threshold: float = 1.0,
+                 d_evalue_short: float | None = None):
         self.germlines = germlines
         self.systems = list(germlines.systems.values())
         self.index = index or load_or_build_index(self.systems, germline_directory=getattr(germlines, "directory", None))
         self.d_evalue = d_evalue
+        self.second_d_evalue = SECOND_D_EVALUE
+        self.d_evalue_short = D_EVALUE_SHORT if d_evalue_short is None else d_evalue_short
         self.evalue_threshold = evalue_threshold
         self._sides: dict[tuple[str, str], _Side] = {}
 
@@ -274,7 +286,31 @@ class Designer:
         # 4. D genes in the N zone
         d_hits = []
         if system.d:
-            d_hits = self._find_d(codes, v_end + 1, j_start, system)
+            # the D zone reaches D_ZONE_EXTENSION nt into V and J; a D overlapping V is trimmed
+            # (V first), a D overlapping J trims J (nucleotides matching both D and J go to D,
+            # as vidjil-algo resolves overlaps)
+            zone_start = max(v_start, v_end + 1 - D_ZONE_EXTENSION)
+            zone_end = min(j_end + 1, j_start + D_ZONE_EXTENSION)
+            d_hits = self._find_d(codes, zone_start, zone_end, system)
+            trimmed = []
+            for d_allele, r0, r1, g0, g1, d_len in d_hits:
+                if r0 <= v_end:
+                    g0 += v_end + 1 - r0
+                    r0 = v_end + 1
+                if g1 - g0 >= 1 and r1 > r0:
+                    trimmed.append((d_allele, r0, r1, g0, g1, d_len))
+            d_hits = trimmed
+            if d_hits and d_hits[-1][2] > j_start:
+                new_start = d_hits[-1][2]
+                keep = np.flatnonzero(j_rp >= new_start)
+                if len(keep) and new_start <= j_end:
+                    first = int(keep[0])
+                    j_rp, j_gp = j_rp[first:], j_gp[first:]
+                    j_start = int(j_rp[j_rp >= 0][0])
+                    j_germ_start = int(j_gp[j_gp >= 0][0])
+                    del_j = j_germ_start
+                else:
+                    d_hits = d_hits[:-1]
         # names and seg
         seg: dict = {
             "5": {"name": v_allele.name, "start": v_start + 1, "stop": v_end + 1, "delRight": del_v},
@@ -374,33 +410,54 @@ class Designer:
         return read_edge + (anchor - germ_edge)
 
     def _find_d(self, codes: np.ndarray, zone_start: int, zone_end: int, system):
-        """D hits [(allele, read_start, read_end, germ_start, germ_end, d_length)] in the zone."""
+        """D hits [(allele, read_start, read_end, germ_start, germ_end, d_length)] in the zone.
+
+        The best-scoring D allele whose e-value passes the threshold (``d_evalue``, or
+        ``d_evalue_short`` for loci with short D genes, TRD); then, for loci that recombine
+        several D (SEVERAL_D_LOCI), a second D of another gene in the zone left of the first
+        (a gene upstream in the locus) or right of it (downstream), with the zone and D set
+        reduced accordingly.
+        """
         side = self._side(system, "d")
-        total_length = sum(len(c) for c in side.codes)
-        several = system.locus in SEVERAL_D_LOCI
+        several = any(a.locus in SEVERAL_D_LOCI for a in side.alleles)
+        short = any(a.locus in SHORT_D_LOCI for a in side.alleles)
+        threshold = self.d_evalue_short if short else self.d_evalue
+        genes = sorted({a.gene for a in side.alleles}, key=_gene_order)
         hits = []
-        zones = [(zone_start, zone_end)]
+        zones = [(zone_start, zone_end, set(genes))]
         for _round in range(2 if several else 1):
             best = None
-            for z0, z1 in zones:
-                if z1 - z0 < 3:
+            for z0, z1, allowed in zones:
+                if z1 - z0 < 3 or not allowed:
                     continue
+                total_length = sum(len(c) for a, c in zip(side.alleles, side.codes) if a.gene in allowed)
                 zone = codes[z0:z1].copy()
                 for i, germ in enumerate(side.codes):
+                    if side.alleles[i].gene not in allowed:
+                        continue
                     score, r0, r1, g0, g1 = align.best_local(zone, germ, align.MATCH, align.MISMATCH, align.GAP)
                     if score <= 0:
                         continue
                     e = _d_evalue(score, z1 - z0, total_length)
-                    if e <= self.d_evalue and (best is None or score > best[0]):
-                        best = (score, (side.alleles[i], z0 + r0, z0 + r1, g0, g1, len(germ)), (z0, z1))
+                    limit = threshold if _round == 0 else self.second_d_evalue
+                    if e <= limit and (best is None or score > best[0]):
+                        best = (score, (side.alleles[i], z0 + r0, z0 + r1, g0, g1, len(germ)), (z0, z1, allowed))
             if best is None:
                 break
             hit = best[1]
             hits.append(hit)
-            z0, z1 = best[2]
-            zones = [z for z in zones if z != best[2]] + [(z0, hit[1]), (hit[2], z1)]
+            z0, z1, _ = best[2]
+            rank = genes.index(hit[0].gene)
+            zones = [(z0, hit[1], set(genes[:rank])), (hit[2], z1, set(genes[rank + 1:]))]
         hits.sort(key=lambda h: h[1])
         return hits
+
+
+def _gene_order(gene: str) -> tuple:
+    """Sort key of gene names in locus order: IGHD2-2 < IGHD3-9 < IGHD3-10, TRDD1 < TRDD2."""
+    import re
+
+    return tuple(int(n) if n.isdigit() else n for n in re.split(r"(\d+)", gene))
 
 
 _DESIGNERS: dict[int, Designer] = {}
