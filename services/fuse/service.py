@@ -12,6 +12,7 @@ from services.common.config import Settings
 from services.common.db import Database
 from services.common.entrypoints import event_handler, rpc
 from services.common.events import Envelope, EventPublisher
+from services.common.ids import require_id
 from services.common.exceptions import RepseqError
 from services.common.health import database_check, service_report
 from services.common.principal import Principal
@@ -22,10 +23,7 @@ from services.fuse.exceptions import BadRequest
 log = logging.getLogger(__name__)
 
 
-def _id(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise BadRequest(f"{name} must be a positive integer", {name: value})
-    return value
+_id = require_id
 
 
 class FuseService:

@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.common.ids import require_id
 from services.common.exceptions import BadRequest, NotFound, PermissionDenied
 from services.common.models import utcnow
 from services.common.permissions import Resource, can
@@ -174,11 +175,6 @@ def create_pre_process(session: Session, principal: Principal, fields: PreProces
 
 
 # -- launching ---------------------------------------------------------------------------------------------------
-def require_id(value: Any, name: str) -> int:
-    """``value`` if it is a positive integer (a record id), else BadRequest naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise BadRequest(f"{name} must be a positive integer", {name: repr(value)})
-    return value
 
 
 @dataclass

@@ -21,3 +21,16 @@ def test_details_default_to_an_empty_dict_and_message_to_the_docstring():
     received = deserialize(json.loads(json.dumps(serialize(PermissionDenied()))))
     assert received.details == {}
     assert received.message == "The principal may not do this."
+
+
+def test_record_ids_are_bounded_to_the_databases_int_columns():
+    import pytest
+
+    from services.common.exceptions import BadRequest
+    from services.common.ids import MAX_ID, require_id
+
+    assert require_id(1, "config_id") == 1 and require_id(MAX_ID, "config_id") == MAX_ID
+    for bad in (0, -3, MAX_ID + 1, 2**63, True, "7", 7.0, None):
+        with pytest.raises(BadRequest) as caught:
+            require_id(bad, "config_id")
+        assert "config_id" in caught.value.message
