@@ -281,17 +281,15 @@ def estimate_error_model(table: "WindowTable", window_length: int, top: int = 20
     for window in full:
         count = entries[window].count
         kind = None
-        for head in index.candidates(window):
-            explanations = edit_events(window, head, 2)
-            if not explanations:
-                continue
-            kind = "other"
-            if (1, ()) in explanations:
-                kind = "substitution"
-                break
-            if (0, (1,)) in explanations:
-                kind = "indel"
-                break
+        for head in index.candidates(window, shifted=False):  # fast path: substitutions only
+            if len(head) == len(window):
+                mismatches = _hamming(window, head)
+                if mismatches <= 2:
+                    kind = "substitution" if mismatches == 1 else "other"
+                    if mismatches == 1:
+                        break
+        if kind is None:
+            kind = _classify_variant(window, index)
         if kind is None:
             if heads < top:
                 index.add(window)
@@ -311,6 +309,21 @@ def estimate_error_model(table: "WindowTable", window_length: int, top: int = 20
     substitution_share = substitution_reads / single if single else 0.5
     return ErrorModel(max(floor, margin * rate * substitution_share),
                       max(floor, margin * rate * (1 - substitution_share)))
+
+
+def _classify_variant(window: str, index: "_HeadIndex") -> str | None:
+    """"substitution", "indel" (one 1-nt indel), "other" (within 2 edits) or None (no head)."""
+    kind = None
+    for head in index.candidates(window):
+        explanations = edit_events(window, head, 2)
+        if not explanations:
+            continue
+        kind = "other"
+        if (1, ()) in explanations:
+            return "substitution"
+        if (0, (1,)) in explanations:
+            return "indel"
+    return kind
 
 
 def is_error_window(count: int, head_count: int, substitutions: int, length: int,

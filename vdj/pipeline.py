@@ -384,7 +384,8 @@ def analyze(input_path: str | os.PathLike, options: AnalysisOptions | None = Non
     for rank, clone in enumerate(reported, start=1):
         system = systems[clone.system]
         entry = table.entries[clone.window]
-        results.append(_clone_result(clone, rank, system, entry, table, options, designer, multiplier))
+        results.append(_clone_result(clone, rank, system, entry, table, options, designer is not None))
+    _designate_all(results, designer, multiplier, options.threads)
     stats.seconds_designation = time.perf_counter() - t0
 
     if options.read_assignments is not None:
@@ -450,21 +451,23 @@ def _run_workers(path: Path, options: AnalysisOptions, table: WindowTable, accep
 
 
 def _clone_result(clone: Clone, rank: int, system, entry, table: WindowTable, options: AnalysisOptions,
-                  designer: Designer | None, multiplier: float) -> CloneResult:
+                  designate: bool) -> CloneResult:
+    """The reported clone; for the top ``max_designations`` its consensus sequence (designation
+    added by :func:`_designate_all`)."""
     warnings = []
     if clone.shrunk:
         warnings.append({"code": "W50", "msg": "Short or shifted window", "level": "warn"})
-    reads = sorted(entry.reads, reverse=True)
-    if len(reads) < 3:
-        for window in clone.merged_windows:
-            other = table.entries.get(window)
-            if other is not None and len(window) == len(clone.window):
-                reads.extend(sorted(other.reads, reverse=True))
-            if len(reads) >= 3:
-                break
     result = CloneResult(clone=clone, top=rank, germline=system.name, locus=system.locus,
                          sequence=clone.window, window_offset=0, warnings=warnings)
-    if rank <= options.max_designations and designer is not None:
+    if rank <= options.max_designations and designate:
+        reads = sorted(entry.reads, reverse=True)
+        if len(reads) < 3:
+            for window in clone.merged_windows:
+                other = table.entries.get(window)
+                if other is not None and len(window) == len(clone.window):
+                    reads.extend(sorted(other.reads, reverse=True))
+                if len(reads) >= 3:
+                    break
         sequence, offset = consensus(reads)
         if not sequence:
             sequence, offset = clone.window, 0
@@ -474,12 +477,35 @@ def _clone_result(clone: Clone, rank: int, system, entry, table: WindowTable, op
         result.coverage = len(sequence) / average if average else None
         if result.coverage is not None and result.coverage < 0.6:
             warnings.append({"code": "W51", "msg": "Low coverage (%.3f)" % result.coverage, "level": "warn"})
-        designation = designer.designate(sequence, system=system.name, multiplier=multiplier)
+    return result
+
+
+_DESIGNER: "Designer | None" = None
+
+
+def _designate_one(job: tuple[str, str, float]):
+    sequence, system_name, multiplier = job
+    return _DESIGNER.designate(sequence, system=system_name, multiplier=multiplier)
+
+
+def _designate_all(results: list[CloneResult], designer: "Designer | None", multiplier: float, threads: int) -> None:
+    """Designate the consensus of the clones that have one (forked workers when ``threads`` > 1)."""
+    global _DESIGNER
+    todo = [r for r in results if r.coverage is not None]
+    if designer is None or not todo:
+        return
+    jobs = [(r.sequence, r.germline, multiplier) for r in todo]
+    _DESIGNER = designer
+    if threads > 1 and len(jobs) >= 8:
+        with multiprocessing.get_context("fork").Pool(min(threads, len(jobs))) as pool:
+            designations = pool.map(_designate_one, jobs, chunksize=max(1, len(jobs) // (4 * threads)))
+    else:
+        designations = [_designate_one(job) for job in jobs]
+    for result, designation in zip(todo, designations):
         result.designation = designation
         if not designation.detected or not designation.v_call:
-            warnings.append({"code": "W68", "msg": "V(D)J designation failed", "level": "warn"})
-        warnings.extend(w for w in designation.warnings if w["code"] != "W68")
-    return result
+            result.warnings.append({"code": "W68", "msg": "V(D)J designation failed", "level": "warn"})
+        result.warnings.extend(w for w in designation.warnings if w["code"] != "W68")
 
 
 def _finish_assignments(temporary: str, target: str, assignment: dict[str, str]) -> None:
