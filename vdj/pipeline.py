@@ -397,13 +397,16 @@ def analyze(input_path: str | os.PathLike, options: AnalysisOptions | None = Non
 
 
 def _run_workers(path: Path, options: AnalysisOptions, table: WindowTable, accept, want_names: bool) -> None:
-    """Stream the batches of ``path`` to ``options.threads`` forked worker processes; each keeps
-    its own window table, merged into ``table`` at the end. The main process only reads."""
+    """Stream the batches of ``path`` to ``options.threads - 1`` forked worker processes, each with
+    its own window table (merged into ``table`` at the end); the main process reads the file and
+    detects a batch itself whenever the workers are busy (their queue is full), so that
+    ``--threads N`` uses N processes in all."""
     context = multiprocessing.get_context("fork")
-    in_queue = context.Queue(maxsize=2 * options.threads)
+    n_workers = max(1, options.threads - 1)
+    in_queue = context.Queue(maxsize=2 * n_workers)
     out_queue = context.Queue()
     workers = [context.Process(target=_worker, args=(in_queue, out_queue, options.consensus_reads, want_names),
-                               daemon=True) for _ in range(options.threads)]
+                               daemon=True) for _ in range(n_workers)]
     for worker in workers:
         worker.start()
     tables_left = len(workers)
@@ -431,12 +434,13 @@ def _run_workers(path: Path, options: AnalysisOptions, table: WindowTable, accep
 
     try:
         for index, batch in enumerate(read_batches(path, options.batch_size)):
-            while True:
-                try:
-                    in_queue.put((index, batch), timeout=0.05)
-                    break
-                except queue.Full:
-                    drain(block=False)
+            try:
+                in_queue.put_nowait((index, batch))
+            except queue.Full:  # workers busy: detect this batch here
+                outcome = process_batch(batch.sequences, table, batch.first_index,
+                                        read_names=batch.names if want_names else None)
+                outcome.index = index
+                accept(outcome)
             drain(block=False)
         for _ in workers:
             in_queue.put(None)
@@ -489,7 +493,7 @@ def _designate_one(job: tuple[str, str, float]):
 
 
 def _designate_all(results: list[CloneResult], designer: "Designer | None", multiplier: float, threads: int) -> None:
-    """Designate the consensus of the clones that have one (forked workers when ``threads`` > 1)."""
+    """Designate the consensus of the clones that have one (``threads`` threads)."""
     global _DESIGNER
     todo = [r for r in results if r.coverage is not None]
     if designer is None or not todo:
@@ -497,8 +501,15 @@ def _designate_all(results: list[CloneResult], designer: "Designer | None", mult
     jobs = [(r.sequence, r.germline, multiplier) for r in todo]
     _DESIGNER = designer
     if threads > 1 and len(jobs) >= 8:
-        with multiprocessing.get_context("fork").Pool(min(threads, len(jobs))) as pool:
-            designations = pool.map(_designate_one, jobs, chunksize=max(1, len(jobs) // (4 * threads)))
+        # threads, not processes: the alignment kernels release the GIL, and no process is added
+        from concurrent.futures import ThreadPoolExecutor
+
+        for system_name in {job[1] for job in jobs}:  # build the per-system allele tables once
+            system = designer.germlines.systems[system_name]
+            for which in ("five", "three", "d"):
+                designer._side(system, which)
+        with ThreadPoolExecutor(threads) as pool:
+            designations = list(pool.map(_designate_one, jobs))
     else:
         designations = [_designate_one(job) for job in jobs]
     for result, designation in zip(todo, designations):
