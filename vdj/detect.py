@@ -45,6 +45,9 @@ MIN_SHRUNK_WINDOW = 30
 MIN_JUNCTION_SPAN = 6
 MIN_UNANCHORED_SPAN = -30
 MAX_JUNCTION_SPAN = 300
+# A read whose 3' (5') side is this much more significant (natural log) for another system than for
+# the chosen one joins genes of two loci (chimera, PCR artefact): "UNSEG unexpected".
+CHIMERA_MARGIN = 23.0
 # Hits (with offsets) used to place each reference point: those nearest to the junction.
 NEAR_JUNCTION_HITS = 16
 # The conditional test of a side looks this far (nt) from the other side's reference point.
@@ -371,6 +374,24 @@ def detect_kernel(codes, offsets, table, mask_labels, mask_n, mask_strands, has_
                 status[r] = UNSEG_ONLY_J
             else:
                 status[r] = UNSEG_TOO_FEW
+            continue
+        # 3c. chimeras: another system's 3' (or 5') side far more significant than the chosen
+        # system's means the read joins genes of two loci
+        chimera = False
+        for s in range(n_systems):
+            if s == best_system:
+                continue
+            for side in range(2):
+                label_other = 4 * s + 2 * side + strand
+                label_best = 4 * best_system + 2 * side + strand
+                if counts[label_other] <= counts[label_best]:
+                    continue
+                log_other = _log_binomial_tail(valid_positions, density[label_other], counts[label_other]) + log_multiplier
+                log_mine = best_right if side == 1 else best_left
+                if log_other <= log_threshold and log_other < log_mine - CHIMERA_MARGIN:
+                    chimera = True
+        if chimera:
+            status[r] = UNSEG_UNEXPECTED
             continue
         # 4. reference points from the hits of the chosen system and strand
         ref5, h5, median5, anchored5 = _side_reference(hits, n_positions, length, span, strand, 4 * best_system + strand,

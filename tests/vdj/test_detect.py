@@ -103,3 +103,12 @@ def test_binomial_tail():
     assert math.exp(detect._log_binomial_tail(10, 0.1, 2)) == pytest.approx(1 - 0.9 ** 10 - 10 * 0.1 * 0.9 ** 9, rel=1e-6)
     assert detect._log_binomial_tail(10, 0.1, 0) == 0.0
     assert detect._log_binomial_tail(100, 0.5, 10) == 0.0  # below the mean: not significant
+
+
+def test_chimera_of_two_loci_is_unexpected(index):
+    """V of IGH joined to a J of TRG: not a recombination of either system."""
+    igh, _, _ = syn.recombine(syn.IGHV[0], syn.IGHJ[0], "CCGTA")
+    trg, _, _ = syn.recombine(syn.TRGV[0], syn.TRGJ[1], "GGA")
+    chimera = igh[100:300] + trg[300:]
+    result = _detect(index, [chimera])
+    assert detect.STATUS_NAMES[result.status[0]] == "UNSEG unexpected"
