@@ -15,7 +15,6 @@ import math
 import multiprocessing
 import os
 import queue
-import shlex
 import sys
 import tempfile
 import time
@@ -25,7 +24,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vdj import __version__
 from vdj.cluster import Clone, MergeStats, WindowTable, cluster_windows
 from vdj.consensus import consensus
 from vdj.kmer import DEFAULT_SEED, encode_batch, load_or_build_index, reverse_complement
@@ -529,6 +527,3 @@ def _finish_assignments(temporary: str, target: str, assignment: dict[str, str])
             out.write(f"{name}\t{clone_id}\t{system}\t{status}\n")
     os.unlink(temporary)
 
-
-def command_line() -> str:
-    return " ".join(shlex.quote(a) for a in sys.argv)
