@@ -221,3 +221,17 @@ def test_library_entry(tmp_path):
     result.write_airr(tmp_path / "trg.tsv")
     assert airr.validate_rearrangement(str(tmp_path / "trg.tsv"))
     assert result.stats.to_dict()["reasons"]["UNSEG too short"] == 0
+
+
+def test_warm_up_compiles_once(tmp_path):
+    """vdj.warm_up() fills the numba cache; a run afterwards compiles nothing (starts fast)."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    warm = subprocess.run([sys.executable, "-c", "import vdj; vdj.warm_up()"], env=env, capture_output=True,
+                          text=True, timeout=300, cwd=ROOT)
+    assert warm.returncode == 0, warm.stderr
+    cached = {p.name for p in (tmp_path / "numba").rglob("*.nbc")}
+    assert cached
+    run = subprocess.run([sys.executable, "-m", "vdj", str(DEMO), "-o", str(tmp_path / "out"), "-r", "1", "-q"],
+                         env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    assert {p.name for p in (tmp_path / "numba").rglob("*.nbc")} == cached
