@@ -31,6 +31,17 @@ from services.common.exceptions import PermissionDenied, Unauthenticated
 CAPABILITIES: tuple[str, ...] = ("read", "create", "upload", "run", "save", "admin", "anon")
 
 
+def _list_or_empty(value: Any, what: str) -> list:
+    """``value`` as a list: a JSON array (list/tuple; sets from Python callers) or nothing (None or another empty
+    value, as before). Anything else, a string or a number included (``list("12")`` would read groups 1 and 2),
+    is a malformed principal: :class:`Unauthenticated`."""
+    if not value and not isinstance(value, (int, float)) or value is None:
+        return []
+    if not isinstance(value, (list, tuple, set, frozenset)):
+        raise Unauthenticated(f"principal {what} must be a list", {what: repr(value)[:80]})
+    return list(value)
+
+
 def _int_or_none(value: Any, what: str) -> int | None:
     if value is None:
         return None
@@ -64,8 +75,8 @@ class Membership:
         group_id = _int_or_none(data.get("id"), "membership id")
         if group_id is None:
             raise Unauthenticated("principal membership has no id")
-        capabilities = data.get("capabilities") or ()
-        if isinstance(capabilities, str) or not all(isinstance(c, str) for c in capabilities):
+        capabilities = _list_or_empty(data.get("capabilities"), "membership capabilities")
+        if not all(isinstance(c, str) for c in capabilities):
             raise Unauthenticated("principal membership capabilities must be a list of strings")
         return cls(id=group_id, name=str(data.get("name") or ""),
                    parent_id=_int_or_none(data.get("parent_id"), "membership parent_id"),
@@ -132,14 +143,16 @@ class Principal:
         user_id = data.get("user_id")
         if not isinstance(user_id, int) or isinstance(user_id, bool) or user_id <= 0:
             raise Unauthenticated("principal has no valid user_id", {"user_id": repr(user_id)})
-        raw_groups = list(data.get("groups") or ())
+        raw_groups = _list_or_empty(data.get("groups"), "groups")
         raw_memberships = data.get("memberships")
         if raw_memberships is None and raw_groups and all(isinstance(g, Mapping) for g in raw_groups):
             raw_memberships, raw_groups = raw_groups, []
-        memberships = tuple(sorted((Membership.from_dict(m) for m in raw_memberships or ()), key=lambda m: m.id))
+        raw_memberships = _list_or_empty(raw_memberships, "memberships")
+        raw_capabilities = _list_or_empty(data.get("capabilities"), "capabilities")
+        memberships = tuple(sorted((Membership.from_dict(m) for m in raw_memberships), key=lambda m: m.id))
         try:
             groups = frozenset(int(g) for g in raw_groups) | {m.id for m in memberships}
-            capabilities = frozenset(str(c) for c in data.get("capabilities") or ()) | {
+            capabilities = frozenset(str(c) for c in raw_capabilities) | {
                 c for m in memberships for c in m.capabilities}
         except (TypeError, ValueError):
             raise Unauthenticated("principal groups must be integers and capabilities strings") from None

@@ -387,16 +387,6 @@ MALFORMED = [None, "admin", [], {}, 7, {"user_id": "1"}, {"user_id": True}, {"us
              {"user_id": 5, "memberships": [{"id": 3, "parent_id": "x"}]}]
 
 
-COMMON_BUG = pytest.mark.xfail(strict=True, reason="services/common/principal.py Principal.from_dict: "
-                               "`list(data.get('groups') or ())` and `for m in raw_memberships` raise TypeError "
-                               "(-> RemoteError, HTTP 500) for a non-list groups/memberships (lines 135, 139); "
-                               "check isinstance(..., (list, tuple)) and raise Unauthenticated like the other "
-                               "malformed fields")
-MALFORMED = [pytest.param(p, marks=COMMON_BUG) if isinstance(p, dict) and (p.get("groups") == 5 or
-                                                                          p.get("memberships") == 5) else p
-             for p in MALFORMED]
-
-
 @pytest.mark.parametrize("principal", MALFORMED, ids=lambda p: repr(p)[:40])
 def test_malformed_principals_are_refused_as_unauthenticated(rpc, people, patient, principal):
     """The gateway is the only HTTP entry, but a service must not act on a principal it cannot read: 401
