@@ -7,7 +7,7 @@ import logging
 import urllib.parse
 from typing import Any
 
-from flask import Flask, g, redirect, render_template, request, url_for
+from flask import Flask, g, redirect, render_template, request, send_from_directory, url_for
 from werkzeug.exceptions import HTTPException
 
 from gateway import clones as views
@@ -423,6 +423,13 @@ def compare_page():
                 context.update(fused=fused, samples=samples, order=order, rows=rows, qc=views.qc_rows(fused),
                                svg=follow_up_svg(rows[:10], samples, order))
     return _page("compare.html", **context)
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The site icon (an SVG, served for browsers and tools that ask for /favicon.ico regardless of the page's
+    ``<link rel="icon">``); no login needed, it reveals nothing."""
+    return send_from_directory(bp.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
 
 
 @bp.get("/api")
