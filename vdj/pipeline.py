@@ -445,9 +445,12 @@ def _run_workers(path: Path, options: AnalysisOptions, table: WindowTable, accep
         while tables_left:
             drain(block=True)
     finally:
-        for worker in workers:
-            if worker.is_alive() and tables_left:
-                worker.terminate()
+        if tables_left:  # interrupted (bad input, worker failure): do not wait for queued items
+            in_queue.cancel_join_thread()
+            out_queue.cancel_join_thread()
+            for worker in workers:
+                if worker.is_alive():
+                    worker.terminate()
         for worker in workers:
             worker.join(timeout=5)
 

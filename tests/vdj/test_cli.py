@@ -235,3 +235,11 @@ def test_warm_up_compiles_once(tmp_path):
                          env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     assert {p.name for p in (tmp_path / "numba").rglob("*.nbc")} == cached
+
+
+def test_bad_record_with_threads_stops_the_workers(tmp_path):
+    good = "".join(f"@r{i}\n{'ACGT' * 40}\n+\n{'I' * 160}\n" for i in range(30_000))
+    path = tmp_path / "bad.fastq"
+    path.write_text(good + "@broken\nACGT\n+\nII\n")
+    result = _run(path, "-o", tmp_path / "out", "--threads", "2")
+    assert result.returncode == 2 and "record 30001" in result.stderr and "Traceback" not in result.stderr
