@@ -18,6 +18,7 @@ def register(app) -> None:
     from nameko.exceptions import MethodNotFound
 
     from gateway.api import admin, auth, jobs, results, sample_sets, samples  # noqa: F401
+    from gateway.api import news  # noqa: F401  (news banner, site settings)
     from gateway.errors import error_response
 
     app.register_blueprint(bp)

@@ -6,6 +6,8 @@ Every call is checked by the service that owns the data (administrators only, un
 
 from __future__ import annotations
 
+from nameko.exceptions import MethodNotFound
+
 from gateway.api import bp
 from gateway.api.schemas import AuditQuery, CapabilitiesBody, CreateUserBody, GroupBody, GroupChangesBody, \
     MembershipBody, PasswordBody, PostScriptBody, UpdateUserBody, UserAnswer, UsersQuery
@@ -136,13 +138,18 @@ def run_watchdog():
            tag=TAG, response={"type": "object"}, auth=False)
 def site():
     """``{"healthcare_compliance": bool, "initialized": bool, "self_registration": bool, "ldap": bool}``. The
-    compliance flag is the hosting institution's declaration (REPSEQ_HEALTHCARE_COMPLIANCE)."""
+    compliance flag is the hosting institution's declaration: set by an administrator (``PUT
+    /api/v1/site_settings``), by default REPSEQ_HEALTHCARE_COMPLIANCE."""
     return site_info()
 
 
 def site_info() -> dict:
     settings = context().settings
     info = {"healthcare_compliance": bool(getattr(settings, "healthcare_compliance", False))}
+    try:
+        info["healthcare_compliance"] = call("reporter", "get_site_settings")["healthcare_compliance"]
+    except (RepseqError, MethodNotFound):  # reporter unavailable: the configured default
+        pass
     try:
         info.update(call("auth", "setup_status"))
     except RepseqError:

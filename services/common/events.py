@@ -207,6 +207,28 @@ PERMISSION_CHANGED = declare(
 )
 
 
+NEWS_CHANGED = declare(
+    "news.changed", source="reporter", version=1,
+    description="An administrator created, edited or deleted a news item (the banner shown to logged-in users).",
+    fields={"news_id": "integer: the news item",
+            "change": "string: 'created', 'updated' or 'deleted'",
+            "fields": "array of strings: fields whose value changed (title, content, priority, expires_on)",
+            "read_markers_cleared": "integer: users' read markers removed (an edited item is shown again)",
+            "changed_by": "integer: user id of the administrator",
+            "impersonator": "integer or null: administrator acting as changed_by"},
+)
+SITE_SETTINGS_CHANGED = declare(
+    "site_settings.changed", source="reporter", version=1,
+    description="An administrator changed a site setting (e.g. the healthcare-compliance flag of the banners).",
+    fields={"key": "string: the setting, e.g. 'healthcare_compliance'",
+            "value": "JSON value chosen, or null: back to the server configuration's default",
+            "previous": "JSON value in effect before the change",
+            "effective": "JSON value in effect now",
+            "source": "string: 'administrator' or 'configuration' (where the value in effect comes from)",
+            "changed_by": "integer: user id of the administrator",
+            "impersonator": "integer or null: administrator acting as changed_by"},
+)
+
 @dataclass(frozen=True)
 class Envelope:
     """A parsed event payload."""
