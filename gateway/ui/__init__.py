@@ -15,6 +15,7 @@ bp = Blueprint("ui", __name__, template_folder="templates", static_folder="stati
 
 def register(app: Flask) -> None:
     from gateway.ui import admin, pages  # noqa: F401  (routes)
+    from gateway.ui import site  # noqa: F401  (news, compliance banner, account page)
 
     app.register_blueprint(bp)
     pages.install_error_pages(app)

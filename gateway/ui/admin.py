@@ -41,6 +41,8 @@ def _try(service: str, method: str, *args, default=None):
 
 @bp.get("/admin")
 def admin_index():
+    from gateway.ui.site import site_settings
+
     admin_user()
     users, users_error = _try("auth", "list_users", "", 1000, 0, default=[])
     groups, groups_error = _try("auth", "list_groups", default=[])
@@ -54,7 +56,7 @@ def admin_index():
     return _page("admin/index.html", section="index", users=users, groups=groups, workers=workers,
                  job_counts=counts, configs=configs,
                  errors=[e for e in (users_error, groups_error, workers_error, active_error, configs_error) if e],
-                 site={"healthcare_compliance": settings.healthcare_compliance,
+                 site={"healthcare_compliance": site_settings()["healthcare_compliance"],
                        "max_upload_bytes": settings.max_upload_bytes,
                        "self_registration": settings.auth_self_registration,
                        "default_run": settings.auth_default_run, "workers_started_here": settings.workers})

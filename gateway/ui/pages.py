@@ -70,8 +70,10 @@ def _site_settings() -> dict[str, Any]:
 
 
 def _news() -> list[dict]:
-    """News items for the banner (none until a service keeps them)."""
-    return []
+    """News items for the banner of the logged-in user (reporter service, gateway/ui/site.py)."""
+    from gateway.ui.site import active_news
+
+    return active_news()
 
 
 @bp.app_context_processor
