@@ -3,6 +3,7 @@ against the running test stack (services, job worker, gateway). Screenshots go t
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -32,17 +33,78 @@ def browser():
         browser.close()
 
 
+class PageGuard:
+    """Watches a page for what a user would see as a fault: an uncaught JavaScript error, a console error (a
+    failed resource load included), or a dialog (alert, confirm) the test did not announce. Playwright dismisses
+    dialogs silently, so an ``alert("...")`` of an error would otherwise go unnoticed.
+
+    ``expect_dialog(accept=True, contains="")`` announces the next dialog (answered as asked; its message must
+    contain ``contains``); ``allow_console(pattern)`` accepts the console errors whose line ("<text> (<url>)")
+    matches a regular expression, e.g. the "Failed to load resource: ... status of 404 ... (<url>)" line of a page
+    that is expected to answer 404."""
+
+    def __init__(self, page):
+        self.expected: list[tuple[bool, str]] = []
+        self.allowed: list[re.Pattern] = []
+        self.problems: list[str] = []
+        self.dialogs: list[str] = []
+        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        page.on("console", self._console)
+        page.on("dialog", self._dialog)
+
+    def expect_dialog(self, accept: bool = True, contains: str = "") -> None:
+        self.expected.append((accept, contains))
+
+    def allow_console(self, pattern: str) -> None:
+        self.allowed.append(re.compile(pattern))
+
+    def _console(self, message) -> None:
+        if message.type != "error":
+            return
+        line = f"{message.text} ({(message.location or {}).get('url') or ''})"
+        if any(pattern.search(line) for pattern in self.allowed):
+            return
+        self.problems.append(f"console error: {line}")
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        if not self.expected:
+            self.problems.append(f"unexpected {dialog.type} dialog: {dialog.message!r}")
+            dialog.dismiss()
+            return
+        accept, contains = self.expected.pop(0)
+        if contains not in dialog.message:
+            self.problems.append(f"{dialog.type} dialog {dialog.message!r} does not say {contains!r}")
+        if accept:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+
 @pytest.fixture
-def page(browser, stack):
-    """A fresh browser context (no cookies) at 1280x800 with the gateway as base URL."""
+def _guard_box():
+    return {}
+
+
+@pytest.fixture
+def page(browser, stack, _guard_box):
+    """A fresh browser context (no cookies) at 1280x800 with the gateway as base URL. The test fails if the page
+    raised a JavaScript error, logged a console error or opened a dialog the test did not announce."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=stack.url)
     context.set_default_timeout(20_000)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    guard = PageGuard(page)
+    _guard_box["guard"] = guard
     yield page
     context.close()
-    assert errors == [], f"JavaScript errors in the page: {errors}"
+    assert guard.problems == [], "faults seen in the browser:\n" + "\n".join(guard.problems)
+    assert guard.expected == [], f"announced dialogs that never opened: {guard.expected}"
+
+
+@pytest.fixture
+def guard(page, _guard_box) -> PageGuard:
+    """The :class:`PageGuard` of the test's ``page``: announce dialogs, allow expected console lines."""
+    return _guard_box["guard"]
 
 
 @pytest.fixture(scope="session")

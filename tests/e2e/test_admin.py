@@ -63,8 +63,9 @@ def test_admin_pages_and_rights(page, stack, web_admin, screenshot):
     screenshot(page, "15-admin-audit")
 
 
-def test_a_lab_user_cannot_open_administration(page, stack, web_user):
+def test_a_lab_user_cannot_open_administration(page, guard, stack, web_user):
     log_in(page, web_user)
     assert page.locator("text=Administration").count() == 0
+    guard.allow_console(r"status of 403 .*/admin/users\)$")
     response = page.goto("/admin/users")
     assert response.status == 403

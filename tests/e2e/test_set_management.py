@@ -10,7 +10,7 @@ from gateway_helpers import COLON
 from test_browser import log_in
 
 
-def test_edit_share_and_delete(page, stack, web_user, screenshot):
+def test_edit_share_and_delete(page, guard, stack, web_user, screenshot):
     log_in(page, web_user)
     page.goto("/sets/new?kind=run")
     name = f"run {secrets.token_hex(3)}"
@@ -36,18 +36,19 @@ def test_edit_share_and_delete(page, stack, web_user, screenshot):
         page.click("#share-form button")
     assert page.locator(".owners .chip", has_text="public").count() == 1
     screenshot(page, "16-set-shared")
-    page.once("dialog", lambda dialog: dialog.accept())
+    guard.expect_dialog(contains="Stop sharing with public")
     with page.expect_navigation():
         page.locator(".owners .chip", has_text="public").locator("button").click()
     assert page.locator(".owners .chip", has_text="public").count() == 0
 
-    page.once("dialog", lambda dialog: dialog.accept())
+    guard.expect_dialog(contains="Delete sample")
     with page.expect_navigation():
         page.locator("#samples-table tbody tr", has_text=COLON.name).locator("button", has_text="delete").click()
     assert page.locator("#samples-table tbody tr", has_text=COLON.name).count() == 0
 
     page.click(".edit-set summary")
-    page.once("dialog", lambda dialog: dialog.accept())
+    guard.expect_dialog(contains="Delete this run")
     page.click("button.danger-button")
     page.wait_for_url(re.compile(r"/sets\?kind=run"))
+    guard.allow_console(r"status of 404 .*/sets/\d+\)$")  # the deleted set's page answers 404, as it should
     assert page.goto(set_url).status == 404

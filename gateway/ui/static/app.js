@@ -127,18 +127,36 @@
       }
     });
 
+    function sampleName(sampleId) {
+      const row = rowFor(sampleId);
+      const name = row && row.cells[0] ? row.cells[0].textContent.trim() : "";
+      return name || "sample " + sampleId;
+    }
+
+    // "Launch all samples not analysed": the answer is {launched: [job], skipped: [{sample_id, reason}]}; what was
+    // skipped and why stays written under the button (the status cells are rewritten by polling).
     document.getElementById("launch-all").addEventListener("click", async (event) => {
       const button = event.target;
+      const report = document.getElementById("launch-all-report");
       button.disabled = true;
+      report.replaceChildren();
+      report.className = "launch-report";
       try {
         const result = await api("POST", "/api/v1/sample_sets/" + setId + "/jobs", { config_id: configId });
-        result.jobs.forEach((job) => setStatus(job.sample_id, job));
-        result.errors.forEach((e) => {
-          const row = rowFor(e.sample_id);
-          if (row) row.querySelector(".status").replaceChildren(el("span", { class: "error", text: e.message }));
-        });
+        const launched = result.launched || [];
+        const skipped = result.skipped || [];
+        launched.forEach((job) => setStatus(job.sample_id, job));
+        let summary = launched.length === 0 ? "No analysis launched"
+          : "Launched " + launched.length + " analys" + (launched.length === 1 ? "is" : "es");
+        if (launched.length === 0 && skipped.length === 0) summary += ": every sample is already analysed with this configuration";
+        report.appendChild(el("span", { text: summary + (skipped.length ? "; skipped:" : ".") }));
+        if (skipped.length) {
+          report.appendChild(el("ul", { class: "skipped" }, skipped.map((s) =>
+            el("li", { "data-sample-id": s.sample_id }, [el("strong", { text: sampleName(s.sample_id) }), ": " + (s.reason || "skipped")]))));
+        }
       } catch (error) {
-        alert(error.message);
+        report.className = "launch-report error";
+        report.textContent = "Nothing launched: " + error.message;
       } finally {
         button.disabled = false;
       }
