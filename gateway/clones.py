@@ -198,14 +198,29 @@ def clone_table_tsv(fused: dict, rows: Iterable[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
+#: AIRR Rearrangement columns of the fused export: the schema's required fields first (AIRR 1.4 / airr 2.0:
+#: v_cigar, d_cigar and j_cigar included, empty since a fused clone keeps no alignment), then optional AIRR fields,
+#: then custom columns (``sample``, ``ratio_segmented``, ``germline``: the Vidjil system, e.g. "IGK+").
 AIRR_FIELDS = ("sequence_id", "sequence", "rev_comp", "productive", "v_call", "d_call", "j_call",
-               "sequence_alignment", "germline_alignment", "junction", "junction_aa", "cdr3", "cdr3_aa",
-               "locus", "duplicate_count", "clone_id", "sample", "repertoire_id", "ratio_segmented")
+               "sequence_alignment", "germline_alignment", "junction", "junction_aa", "v_cigar", "d_cigar",
+               "j_cigar", "cdr3", "cdr3_aa", "locus", "duplicate_count", "clone_id", "repertoire_id", "sample",
+               "ratio_segmented", "germline")
+
+#: The AIRR ``locus`` vocabulary (controlled: IGH, IGI, IGK, IGL, TRA, TRB, TRD, TRG).
+AIRR_LOCI = ("IGH", "IGI", "IGK", "IGL", "TRA", "TRB", "TRD", "TRG")
+
+
+def airr_locus(germline: str | None) -> str:
+    """AIRR locus of a Vidjil system: "IGH" -> "IGH", incomplete "IGK+" / "IGH+" -> "IGK" / "IGH", "TRA+D" ->
+    "TRA" (the first locus named); "" when it is none of :data:`AIRR_LOCI`."""
+    head = (germline or "").strip().upper()[:3]
+    return head if head in AIRR_LOCI else ""
 
 
 def clone_table_airr(fused: dict, top: int | None = None) -> str:
-    """AIRR Rearrangement TSV (required fields + clone/sample columns), one row per (clone, sample with reads),
-    as fuse.py ``--export-airr`` does."""
+    """AIRR Rearrangement TSV, one row per (clone, sample with reads), as fuse.py ``--export-airr`` does; valid
+    for ``airr.validate_rearrangement`` (every required field, empty where unknown). ``sequence_id`` =
+    "<row number>-<sample number>" (unique; the rank is not: it is the best rank over samples)."""
     samples = samples_view(fused)
     clones = {c.get("id"): c for c in fused.get("clones") or []}
     out = io.StringIO()
@@ -225,13 +240,14 @@ def clone_table_airr(fused: dict, top: int | None = None) -> str:
                 continue
             share = row["shares"][sample["index"]]
             writer.writerow({
-                "sequence_id": f"{row['rank']}-{sample['index'] + 1}", "sequence": sequence, "rev_comp": "F",
+                "sequence_id": f"{row['position']}-{sample['index'] + 1}", "sequence": sequence, "rev_comp": "F",
                 "productive": "" if row["productive"] is None else ("T" if row["productive"] else "F"),
                 "v_call": row["v"] or "", "d_call": row["d"] or "", "j_call": row["j"] or "",
                 "sequence_alignment": "", "germline_alignment": "", "junction": junction_nt,
-                "junction_aa": row["junction_aa"] or "", "cdr3": (seg.get("cdr3") or {}).get("seq") or "",
-                "cdr3_aa": row["cdr3_aa"] or "", "locus": row["locus"] or "", "duplicate_count": count,
-                "clone_id": row["id"], "sample": sample["name"], "repertoire_id": sample["sample_id"] or "",
-                "ratio_segmented": "" if share is None else f"{share:.6g}",
+                "junction_aa": row["junction_aa"] or "", "v_cigar": "", "d_cigar": "", "j_cigar": "",
+                "cdr3": (seg.get("cdr3") or {}).get("seq") or "", "cdr3_aa": row["cdr3_aa"] or "",
+                "locus": airr_locus(row["locus"]), "duplicate_count": count, "clone_id": row["id"],
+                "repertoire_id": sample["sample_id"] or "", "sample": sample["name"],
+                "ratio_segmented": "" if share is None else f"{share:.6g}", "germline": row["locus"] or "",
             })
     return out.getvalue()

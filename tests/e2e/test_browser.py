@@ -9,6 +9,8 @@ import re
 import secrets
 import time
 
+import airr
+
 from gateway_helpers import COLON, SPLEEN
 
 #: The largest clone of the ImmuneDB spleen sample (51 of 1,468 reads).
@@ -38,7 +40,7 @@ def test_login_page_is_usable_with_the_keyboard(page, guard, stack, web_user, sc
     assert "Research Use Only" in page.inner_text(".compliance")
 
 
-def test_patient_upload_analysis_clone_list_plot_and_name(page, stack, web_user, screenshot):
+def test_patient_upload_analysis_clone_list_plot_and_name(page, stack, web_user, screenshot, tmp_path):
     label = f"E2E-{secrets.token_hex(3)}"
     log_in(page, web_user)
 
@@ -104,6 +106,13 @@ def test_patient_upload_analysis_clone_list_plot_and_name(page, stack, web_user,
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     svg = page.request.get(page.get_attribute(".plot figcaption a[download]", "href"))
     assert svg.ok and svg.text().startswith("<svg") and TOP_CDR3 in svg.text()
+    # the AIRR export of the fused result is valid AIRR (airr library), with the top clone
+    export = page.request.get(page.get_attribute(".exports a:text-is('AIRR')", "href"))
+    assert export.ok
+    (tmp_path / "clones.airr.tsv").write_bytes(export.body())
+    assert airr.validate_rearrangement(str(tmp_path / "clones.airr.tsv"))
+    records = [r for r in airr.read_rearrangement(str(tmp_path / "clones.airr.tsv")) if r["clone_id"] == clone_id]
+    assert records and {r["locus"] for r in records} == {"IGH"} and records[0]["junction_aa"].endswith(TOP_CDR3 + "W")
 
     # name the top clone with the keyboard, reload, see it in the list and in the plot's legend
     name_input = top.locator("form.rename input")
