@@ -3,8 +3,8 @@
     repseq up [--infra] [--timeout S]     start the local stack (S3 if needed, migrations, services, gateway)
     repseq down                           stop what `repseq up` started
     repseq status                         processes of the local stack and GET /health
-    repseq analyze ...                    the V(D)J analysis program (vdj.cli)
-    repseq germline build ...             build the germline database (vdj.germline)
+    repseq analyze ...                    the V(D)J analysis program: exactly the arguments of `python -m vdj`
+    repseq germline build ...             the germline database: exactly the arguments of `python -m vdj.germline`
     repseq admin migrate|revision|init-secrets|db-user-sql|config|check
 
 Configuration comes from REPSEQ_* variables (docs/configuration.md). A configuration error prints one line
@@ -66,14 +66,27 @@ def cmd_status(args) -> int:
     return 0 if status == 200 else 1
 
 
-def cmd_analyze(args) -> int:
-    from vdj.cli import main as vdj_main  # lazy: the analysis program is heavy to import
-
-    return vdj_main(args.rest)
+#: Sub-commands whose arguments go, unparsed, to the program they stand for (see main()).
+PASS_THROUGH = ("analyze", "germline")
 
 
-def cmd_germline(args) -> int:
-    return subprocess.call([sys.executable, "-m", "vdj.germline", *args.rest])
+def run_analyze(argv: list[str]) -> int:
+    """``repseq analyze ARGS`` = ``python -m vdj ARGS`` (vdj.cli.main), options before or after INPUT.
+    Usage errors and ``--help`` are answered by vdj's own parser under the name ``repseq analyze``."""
+    from vdj.cli import build_parser, main as vdj_main  # lazy: the analysis program is heavy to import
+
+    parser = build_parser()
+    parser.prog = "repseq analyze"
+    try:
+        parser.parse_args(argv)  # only to answer --help / --version / usage errors under this name
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    return vdj_main(argv)
+
+
+def run_germline(argv: list[str]) -> int:
+    """``repseq germline ARGS`` = ``python -m vdj.germline ARGS`` (build, import-imgt, import-special, info)."""
+    return subprocess.call([sys.executable, "-m", "vdj.germline", *argv])
 
 
 def cmd_migrate(args) -> int:
@@ -149,13 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     down.set_defaults(func=cmd_down)
     top.add_parser("status", help="processes of the local stack and GET /health").set_defaults(func=cmd_status)
 
-    analyze = top.add_parser("analyze", help="the V(D)J analysis program (see `repseq analyze --help`)",
-                             add_help=False)
-    analyze.add_argument("rest", nargs=argparse.REMAINDER)
-    analyze.set_defaults(func=cmd_analyze)
-    germline = top.add_parser("germline", help="germline database (`repseq germline build`)", add_help=False)
-    germline.add_argument("rest", nargs=argparse.REMAINDER)
-    germline.set_defaults(func=cmd_germline)
+    # Listed for `repseq --help` only: main() hands their arguments, unparsed, to the program they stand for.
+    top.add_parser("analyze", help="the V(D)J analysis program (see `repseq analyze --help`)", add_help=False)
+    top.add_parser("germline", help="germline database (`repseq germline build`, `repseq germline --help`)",
+                   add_help=False)
 
     admin_parser = top.add_parser("admin", help="administration")
     admin = admin_parser.add_subparsers(dest="admin_command", metavar="admin-command", required=True)
@@ -186,7 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in PASS_THROUGH:  # argparse would take their options (-o, --help) for its own
+        runner = run_analyze if argv[0] == "analyze" else run_germline
+        return runner(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
