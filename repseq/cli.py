@@ -5,7 +5,7 @@
     repseq status                         processes of the local stack and GET /health
     repseq analyze ...                    the V(D)J analysis program: exactly the arguments of `python -m vdj`
     repseq germline build ...             the germline database: exactly the arguments of `python -m vdj.germline`
-    repseq admin migrate|revision|init-secrets|db-user-sql|config|check
+    repseq admin migrate|revision|init-secrets|db-user-sql|db-access|ensure-db-user|ensure-vhost|config|check
 
 Configuration comes from REPSEQ_* variables (docs/configuration.md). A configuration error prints one line
 naming the variable and exits with code 2. More sub-commands come from the modules of ``repseq.commands``.
@@ -114,10 +114,52 @@ def cmd_init_secrets(args) -> int:
 
 
 def cmd_db_user_sql(args) -> int:
-    from repseq.localsetup import database_user_sql
+    from repseq.localsetup import database_grant_sql, database_user_sql
 
     settings = _settings()
-    sys.stdout.write(database_user_sql(settings.db_user, settings.db_password, settings.db_prefix))
+    if args.grant_only:
+        sys.stdout.write(database_grant_sql(settings.db_user, settings.db_prefix))
+    else:
+        sys.stdout.write(database_user_sql(settings.db_user, settings.db_password, settings.db_prefix))
+    return 0
+
+
+#: Exit codes of ``repseq admin db-access``.
+DB_ACCESS_EXIT = {"ok": 0, "no-login": 1, "no-grant": 3}
+
+
+def cmd_db_access(args) -> int:
+    from repseq.localsetup import database_access
+
+    settings = _settings()
+    access = database_access(settings)
+    print(f"{access} ({settings.db_user}@{settings.db_host}:{settings.db_port}, databases {settings.db_prefix}*)")
+    return DB_ACCESS_EXIT[access]
+
+
+def cmd_ensure_db_user(args) -> int:
+    from repseq.localsetup import ensure_database_user
+
+    settings = _settings()
+    try:
+        done = ensure_database_user(settings)
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"database user {settings.db_user}: {done} (logs in, ALL on databases {settings.db_prefix}*)")
+    return 0
+
+
+def cmd_ensure_vhost(args) -> int:
+    from repseq.localsetup import amqp_vhost, ensure_vhost
+
+    uri = _settings().amqp_uri
+    try:
+        done = ensure_vhost(uri)
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"RabbitMQ vhost {amqp_vhost(uri)!r} {done}")
     return 0
 
 
@@ -180,8 +222,17 @@ def build_parser() -> argparse.ArgumentParser:
     revision.set_defaults(func=cmd_revision)
     admin.add_parser("init-secrets", help="generate missing secrets into var/secrets.env").set_defaults(
         func=cmd_init_secrets)
-    admin.add_parser("db-user-sql", help="print the SQL creating the database user (run as MariaDB root)"
-                     ).set_defaults(func=cmd_db_user_sql)
+    user_sql = admin.add_parser("db-user-sql", help="print the SQL creating the database user (run as MariaDB "
+                                "root); it refuses to touch a user that exists already")
+    user_sql.add_argument("--grant-only", action="store_true",
+                          help="only the grant on the databases <prefix>* (for a user that logs in already)")
+    user_sql.set_defaults(func=cmd_db_user_sql)
+    admin.add_parser("db-access", help="can the database user log in and create <prefix>* databases? prints "
+                     "ok (exit 0), no-login (1) or no-grant (3)").set_defaults(func=cmd_db_access)
+    admin.add_parser("ensure-db-user", help="create the database user if it cannot log in (MariaDB root over the "
+                     "unix socket; never changes an existing user's password)").set_defaults(func=cmd_ensure_db_user)
+    admin.add_parser("ensure-vhost", help="create the RabbitMQ vhost of REPSEQ_AMQP_URI if missing (local broker, "
+                     "rabbitmqctl as root)").set_defaults(func=cmd_ensure_vhost)
     admin.add_parser("config", help="print the effective configuration (secrets masked)").set_defaults(
         func=cmd_config)
     admin.add_parser("check", help="check RabbitMQ, MariaDB and S3 are reachable").set_defaults(func=cmd_check)

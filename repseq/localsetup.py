@@ -1,17 +1,27 @@
-"""Local set-up helpers used by ``make setup`` (scripts/setup.sh) and ``repseq admin``:
-generated secrets in ``$REPSEQ_VAR_DIR/secrets.env`` and the SQL that creates the database user."""
+"""Local set-up helpers used by ``make setup`` (scripts/setup.sh), ``repseq up`` and ``repseq admin``:
+generated secrets in ``$REPSEQ_VAR_DIR/secrets.env``, the SQL that creates the database user and the RabbitMQ
+vhost of the stack.
+
+Several RepSeq installs may share one MariaDB and one RabbitMQ (another clone, CI, tests): each install gets its
+own database user (``repseq_<6 hex>``, generated with its password) and nothing here ever changes the password of a
+user that already exists, so one install cannot lock another out (docs/configuration.md, two stacks)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
+import subprocess
 from pathlib import Path
 
 from services.common.config import REPO_ROOT, read_env_file
 
 #: Secrets generated on first run (never committed; var/ is git-ignored).
 GENERATED = ("REPSEQ_DB_PASSWORD", "REPSEQ_S3_SECRET_KEY", "REPSEQ_SECRET_KEY")
+
+#: Prefix of the database user name generated per install (``repseq_`` + 6 hex digits).
+DB_USER_PREFIX = "repseq_"
 
 
 def var_dir_from_env() -> Path:
@@ -20,12 +30,19 @@ def var_dir_from_env() -> Path:
 
 def init_secrets(var_dir: Path | None = None) -> Path:
     """Create ``secrets.env`` with random values for :data:`GENERATED` secrets not yet set there or in the
-    environment (mode 0600). Existing values are kept, so running it twice changes nothing. Returns the path."""
+    environment (mode 0600). Existing values are kept, so running it twice changes nothing. Returns the path.
+
+    When the database password is generated here (a new install) and no REPSEQ_DB_USER is set, the user name is
+    generated too (``repseq_<6 hex>``): the new install then creates its own MariaDB user instead of needing the
+    shared default ``repseq``, which may belong to another install with another password."""
     var_dir = var_dir or var_dir_from_env()
     var_dir.mkdir(parents=True, exist_ok=True)
     path = var_dir / "secrets.env"
     values = read_env_file(path)
     added = {}
+    new_password = not values.get("REPSEQ_DB_PASSWORD") and not os.environ.get("REPSEQ_DB_PASSWORD")
+    if new_password and not values.get("REPSEQ_DB_USER") and not os.environ.get("REPSEQ_DB_USER"):
+        added["REPSEQ_DB_USER"] = DB_USER_PREFIX + secrets.token_hex(3)
     for name in GENERATED:
         if not values.get(name) and not os.environ.get(name):
             added[name] = secrets.token_urlsafe(24)
@@ -57,16 +74,162 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def _grant_pattern(prefix: str) -> str:
+    """The database-name pattern of a grant on every database starting with ``prefix`` (``_`` is a LIKE
+    wildcard, so it is escaped: ``repseq_`` -> ``repseq\\_%``)."""
+    return prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
+
+
 def database_user_sql(user: str, password: str, prefix: str) -> str:
-    """SQL (run as the MariaDB root, e.g. ``mariadb`` over the unix socket) creating ``user`` with ALL on every
-    database whose name starts with ``prefix`` (so tests can create ``<prefix>test_*`` databases too).
-    Idempotent; it resets the password to ``password``."""
-    pattern = prefix.replace("_", "\\_") + "%"
-    lines = []
+    """SQL (run as the MariaDB root, e.g. ``mariadb`` over the unix socket, which ``make setup`` does when the
+    configured user cannot log in) creating ``user`` (at ``localhost`` and ``127.0.0.1``) with ``password`` and
+    ALL on every database whose name starts with ``prefix`` (so tests can create ``<prefix>test_*`` ones too).
+
+    If a user of that name already exists (at any host) the SQL stops at its first statement with error 1644
+    and a one-line message naming REPSEQ_DB_USER / REPSEQ_DB_PASSWORD: it never changes the password of an
+    existing user, which may belong to another install (another clone, CI) whose stack would lose its database.
+    Needs MariaDB >= 10.1 (``BEGIN NOT ATOMIC``); the ``mariadb`` client understands the ``DELIMITER`` lines."""
+    refusal = (f"database user {user} exists already and its password is not changed here: set REPSEQ_DB_USER "
+               f"and REPSEQ_DB_PASSWORD to an account that logs in, or another user name for this install")
+    lines = ["-- Creates the RepSeq database user; refuses (error 1644) if it exists: never changes a password.",
+             "DELIMITER //",
+             f"BEGIN NOT ATOMIC IF EXISTS (SELECT 1 FROM mysql.user WHERE User = {_sql_string(user)}) THEN "
+             f"SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = {_sql_string(refusal)}; END IF; END //",
+             "DELIMITER ;"]
     for host in ("localhost", "127.0.0.1"):
-        account = f"{_sql_string(user)}@{_sql_string(host)}"
-        lines += [f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY {_sql_string(password)};",
-                  f"ALTER USER {account} IDENTIFIED BY {_sql_string(password)};",
-                  f"GRANT ALL PRIVILEGES ON `{pattern}`.* TO {account};"]
+        lines.append(f"CREATE USER {_sql_string(user)}@{_sql_string(host)} IDENTIFIED BY {_sql_string(password)};")
+    return "\n".join(lines) + "\n" + database_grant_sql(user, prefix)
+
+
+def database_grant_sql(user: str, prefix: str) -> str:
+    """SQL (as MariaDB root) granting ALL on the databases ``<prefix>*`` to ``user`` at ``localhost`` and
+    ``127.0.0.1``: for a user that logs in already but lacks the grant (REPSEQ_DB_PREFIX changed). Changes no
+    password."""
+    pattern = _grant_pattern(prefix)
+    lines = [f"GRANT ALL PRIVILEGES ON `{pattern}`.* TO {_sql_string(user)}@{_sql_string(host)};"
+             for host in ("localhost", "127.0.0.1")]
     lines.append("FLUSH PRIVILEGES;")
     return "\n".join(lines) + "\n"
+
+
+def database_access(settings) -> str:
+    """How the configured database user fares, checked over TCP like the services connect:
+    ``"ok"`` (logs in and may create the databases ``<prefix>*``), ``"no-grant"`` (logs in, lacks CREATE on
+    them) or ``"no-login"`` (cannot log in: missing user, other password, or server down)."""
+    from services.common.db import create_engine_for_url, database_url
+
+    engine = create_engine_for_url(database_url(settings, None), pool_size=1)
+    try:
+        with engine.connect() as connection:
+            probe = settings.db_prefix + "auth"
+            # Privileges the server reports for this account: global, or on database-name patterns
+            # (TABLE_SCHEMA holds the grant's LIKE pattern, so the probe name is matched against it).
+            granted = connection.exec_driver_sql(
+                "SELECT 1 FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE = 'CREATE' UNION ALL "
+                "SELECT 1 FROM information_schema.SCHEMA_PRIVILEGES WHERE PRIVILEGE_TYPE = 'CREATE' "
+                "AND %s LIKE TABLE_SCHEMA", (probe,)).first()
+    except Exception:
+        return "no-login"
+    finally:
+        engine.dispose()
+    return "ok" if granted else "no-grant"
+
+
+def _is_local(host: str | None) -> bool:
+    return bool(host) and (host in ("localhost", "::1") or host.startswith("127."))
+
+
+def _run_as_mariadb_root(sql: str) -> None:
+    """Pipe ``sql`` into ``mariadb`` as the OS root (MariaDB's root logs in over the unix socket only); raise
+    :class:`RuntimeError` with the server's one-line message on failure."""
+    try:
+        result = subprocess.run(_as_root(["mariadb", "--batch"]), input=sql, capture_output=True, text=True,
+                                timeout=60)
+    except (OSError, subprocess.SubprocessError) as error:
+        raise RuntimeError(f"cannot run mariadb as root ({type(error).__name__}: {error})") from None
+    if result.returncode:
+        errors = [line for line in result.stderr.splitlines() if line.startswith(("ERROR", "sudo:"))]
+        line = errors[-1] if errors else (result.stderr.strip().splitlines() or ["mariadb failed"])[-1]
+        raise RuntimeError(re.sub(r"^ERROR \d+ \(\w+\)( at line \d+)?: ", "", line))
+
+
+def ensure_database_user(settings) -> str:
+    """Make sure the configured database user logs in and may create the databases ``<prefix>*`` (what
+    ``make setup`` does). Returns ``"ok"`` (nothing to do), ``"granted"`` (it logged in; the grant on the prefix
+    was added) or ``"created"`` (a new user: :func:`database_user_sql`).
+
+    Never changes a password: when the user cannot log in and a user of that name exists (another install's, e.g.
+    the shared default ``repseq`` of another clone), raises :class:`RuntimeError` whose one-line message names
+    REPSEQ_DB_USER / REPSEQ_DB_PASSWORD. Also raises when the server is not local (the user must be created
+    there) or MariaDB's root cannot be reached (needs root or ``sudo -n``)."""
+    access = database_access(settings)
+    if access == "ok":
+        return "ok"
+    where = f"MariaDB at {settings.db_host}:{settings.db_port}"
+    if not _is_local(settings.db_host):
+        problem = "log in" if access == "no-login" else f"create databases {settings.db_prefix}*"
+        raise RuntimeError(f"{where}: user {settings.db_user} cannot {problem} and the server is not local: run "
+                           f"`repseq admin db-user-sql` there as root, or set REPSEQ_DB_USER / REPSEQ_DB_PASSWORD")
+    if access == "no-grant":
+        _run_as_mariadb_root(database_grant_sql(settings.db_user, settings.db_prefix))
+        done = "granted"
+    else:
+        _run_as_mariadb_root(database_user_sql(settings.db_user, settings.db_password, settings.db_prefix))
+        done = "created"
+    if database_access(settings) != "ok":
+        raise RuntimeError(f"{where}: user {settings.db_user} was {done} but still cannot log in over TCP and "
+                           f"create databases {settings.db_prefix}*")
+    return done
+
+
+def amqp_vhost(amqp_uri: str) -> str:
+    """The RabbitMQ virtual host of ``amqp_uri`` (``.../`` or ``...//`` = ``/``; percent-decoded)."""
+    from kombu import Connection
+
+    return Connection(amqp_uri).virtual_host or "/"
+
+
+def _as_root(argv: list[str]) -> list[str]:
+    return argv if os.geteuid() == 0 else ["sudo", "-n", *argv]
+
+
+def ensure_vhost(amqp_uri: str, timeout: float = 5.0) -> str:
+    """Make sure the vhost of ``amqp_uri`` exists, so that two stacks on one RabbitMQ can each have their own (the
+    queue names of the services are fixed: on a shared vhost one stack would consume the other's calls and jobs).
+
+    Returns ``"exists"`` or ``"created"``. A missing vhost on a local broker (127.*, localhost, ::1) is created with
+    ``rabbitmqctl add_vhost`` + ``set_permissions`` for the URI's user (as root, else through ``sudo -n``); only
+    a vhost created here gets permissions set. Raises :class:`RuntimeError` with a one-line message when the
+    broker does not answer, refuses the login, or the vhost is missing and cannot be created here."""
+    import amqp.exceptions
+    from kombu import Connection
+
+    from services.common.health import broker_ping
+
+    info = Connection(amqp_uri)
+    vhost = info.virtual_host or "/"
+    where = f"RabbitMQ {info.hostname}:{info.port or 5672}"
+    try:
+        broker_ping(amqp_uri, timeout=timeout)
+        return "exists"
+    except amqp.exceptions.NotAllowed as error:
+        if "not found" not in str(error):  # e.g. "access to vhost 'x' refused for user 'guest'"
+            raise RuntimeError(f"{where} refuses vhost {vhost!r}: {error} (REPSEQ_AMQP_URI)") from None
+    except Exception as error:
+        raise RuntimeError(f"{where} does not accept REPSEQ_AMQP_URI: {type(error).__name__}: "
+                           f"{str(error).strip().splitlines()[0] if str(error).strip() else ''}") from None
+    if info.hostname not in ("localhost", "::1") and not str(info.hostname).startswith("127."):
+        raise RuntimeError(f"{where} has no vhost {vhost!r} (REPSEQ_AMQP_URI) and it is not local: create it there "
+                           f"(rabbitmqctl add_vhost {vhost}; rabbitmqctl set_permissions -p {vhost} {info.userid} "
+                           f"'.*' '.*' '.*')")
+    commands = [["rabbitmqctl", "-q", "add_vhost", vhost],
+                ["rabbitmqctl", "-q", "set_permissions", "-p", vhost, info.userid or "guest", ".*", ".*", ".*"]]
+    for argv in commands:
+        try:
+            subprocess.run(_as_root(argv), check=True, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.SubprocessError) as error:
+            detail = getattr(error, "stderr", b"") or b""
+            detail = detail.decode(errors="replace").strip().splitlines()
+            raise RuntimeError(f"{where} has no vhost {vhost!r} (REPSEQ_AMQP_URI) and `{' '.join(argv)}` failed "
+                               f"({detail[-1] if detail else type(error).__name__}): run it as root") from None
+    return "created"

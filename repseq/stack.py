@@ -7,6 +7,11 @@ twice; :meth:`Stack.down` stops exactly the processes whose pid files it wrote.
 
 RabbitMQ and MariaDB are system services started by ``scripts/setup.sh`` (they need root and apt).
 Used by ``repseq up|down|status`` and by the test fixtures (tests/conftest.py).
+
+Before starting anything, :meth:`Stack.up` checks that this stack does not run into another one on the same
+machine (:meth:`Stack.preflight`): the S3 server answering on its endpoint accepts its key, its RabbitMQ vhost
+exists (created when local and missing) and nobody else consumes the RPC queues of the services it is about to
+start, and its gateway port is free. Otherwise it stops with one line naming the variable to set.
 """
 
 from __future__ import annotations
@@ -260,11 +265,81 @@ class Stack:
             time.sleep(0.3)
         raise StackError(f"{what} not ready after {timeout:.0f} s; see {self.log_file(name)}")
 
+    # -- checks before starting ----------------------------------------------------------------------------------
+    def check_object_store(self, timeout: float = 10.0) -> None:
+        """Raise :class:`StackError` unless the S3 server on the endpoint accepts this stack's keys within
+        ``timeout`` s (a server of another install answers on the default port with other keys)."""
+        deadline = time.monotonic() + timeout
+        while not self._s3_ready():
+            if time.monotonic() > deadline:
+                raise StackError(f"the S3 server at {self.settings.s3_endpoint} does not accept access key "
+                                 f"{self.settings.s3_access_key!r} of this install (another RepSeq stack's server?): "
+                                 f"set REPSEQ_S3_ENDPOINT to a free port (docs/configuration.md, two stacks)")
+            time.sleep(0.5)
+
+    def check_broker(self) -> None:
+        """Make sure the RabbitMQ vhost exists (``repseq.localsetup.ensure_vhost``: created with rabbitmqctl when
+        the broker is local) and that no process outside this stack consumes ``rpc-<service>`` for a service about
+        to be started: queue names are fixed, so a second stack on the same vhost would answer the first one's
+        calls and take its jobs. Raises :class:`StackError` naming REPSEQ_AMQP_URI."""
+        import amqp
+        import amqp.exceptions
+        from kombu import Connection
+
+        from repseq.localsetup import ensure_vhost
+
+        try:
+            ensure_vhost(self.settings.amqp_uri)
+        except RuntimeError as error:
+            raise StackError(str(error)) from None
+        to_start = [name for name in self.services if not self.running_pid(name)]
+        if not to_start:
+            return
+        info = Connection(self.settings.amqp_uri)
+        vhost = info.virtual_host or "/"
+        connection = amqp.Connection(host=f"{info.hostname}:{info.port or 5672}", userid=info.userid,
+                                     password=info.password, virtual_host=vhost, connect_timeout=5)
+        connection.connect()
+        try:
+            for name in to_start:
+                channel = connection.channel()
+                try:
+                    _, _, consumers = channel.queue_declare(f"rpc-{name}", passive=True)
+                except amqp.exceptions.NotFound:  # never declared on this vhost (the channel is closed)
+                    continue
+                channel.close()
+                if consumers:
+                    raise StackError(
+                        f"another RepSeq stack already serves {name!r} on RabbitMQ vhost {vhost!r} ({consumers} "
+                        f"consumer(s) of queue rpc-{name}, not started from {self.settings.var_dir}): give this "
+                        f"stack its own vhost, REPSEQ_AMQP_URI=.../<vhost> (docs/configuration.md, two stacks)")
+        finally:
+            connection.collect()
+
+    def check_gateway_port(self) -> None:
+        """Raise :class:`StackError` if the gateway is to be started and its port is taken (checked before any
+        service starts, so that a refused start leaves nothing running)."""
+        if not self.with_gateway or self.running_pid("gateway"):
+            return
+        host = self.settings.gateway_host
+        if port_open("127.0.0.1" if host == "0.0.0.0" else host, self.settings.gateway_port):
+            raise StackError(f"port {host}:{self.settings.gateway_port} is already in use (another RepSeq stack? "
+                             f"set REPSEQ_GATEWAY_PORT)")
+
+    def preflight(self, infra_only: bool = False) -> None:
+        """The checks :meth:`up` makes before starting anything but the object store (see module docstring)."""
+        self.check_object_store()
+        if not infra_only:
+            self.check_broker()
+            self.check_gateway_port()
+
     # -- whole stack ---------------------------------------------------------------------------------------------
     def up(self, infra_only: bool = False, timeout: float = 90.0) -> str:
         """Start what is not running (S3, then migrations, services, gateway) and wait for /health 200.
-        Returns the gateway URL."""
+        Returns the gateway URL. Raises :class:`StackError` (one line naming the variable to set) when this stack
+        would run into another one (:meth:`preflight`), before any service starts."""
         self.start_object_store()
+        self.preflight(infra_only)
         if infra_only:
             return ""
         self.migrate()

@@ -6,7 +6,10 @@
 #   2. starts RabbitMQ and MariaDB if they do not answer (detected by connecting, not by packages);
 #   3. the virtualenv .venv with `pip install -e '.[dev,germline,localstack]'` (again only when pyproject.toml
 #      changed);
-#   4. var/secrets.env (generated passwords) and the MariaDB user owning the `repseq_*` databases;
+#   4. var/secrets.env (generated passwords and, for a new install, its own database user name repseq_<6 hex>),
+#      the MariaDB user with ALL on the `<prefix>*` databases (created through MariaDB's root socket when it cannot
+#      log in; an existing user's password is never changed: another install may use it) and the RabbitMQ vhost of
+#      REPSEQ_AMQP_URI (created with rabbitmqctl when local and missing);
 #   5. the germline database (python -m vdj.germline build) when vdj/germline_data/ is empty.
 # Running it twice does no harm. Environment: REPSEQ_* (docs/configuration.md), PYTHON (default python3.11),
 # REPSEQ_EXTRAS (default dev,germline,localstack), REPSEQ_APT_EXTRA, REPSEQ_SKIP_GERMLINE=1.
@@ -92,22 +95,12 @@ else
 fi
 REPSEQ=$VENV/bin/repseq
 
-# ---- 4. secrets and database user ----
+# ---- 4. secrets, database user, RabbitMQ vhost ----
 mkdir -p "$VAR_DIR"
 "$REPSEQ" admin init-secrets >/dev/null
-if "$VENV/bin/python" - <<'PY' 2>/dev/null
-import sys
-from services.common.config import Settings
-from services.common.db import create_engine_for_url, database_url, ping
-ping(create_engine_for_url(database_url(Settings.from_env(), None), pool_size=1))
-PY
-then
-  say "database user can log in"
-else
-  is_local "$DB_HOST" || die "cannot log in to MariaDB at $DB_HOST:$DB_PORT as the configured user"
-  say "creating the database user (MariaDB root over the unix socket)"
-  "$REPSEQ" admin db-user-sql | as_root mariadb
-fi
+# One line each; on refusal (e.g. a user of that name exists with another password) the line names the variables.
+if out=$("$REPSEQ" admin ensure-db-user 2>&1); then say "$out"; else die "$out"; fi
+if out=$("$REPSEQ" admin ensure-vhost 2>&1); then say "$out"; else die "$out"; fi
 
 # ---- 5. germline database ----
 if [ -n "${REPSEQ_SKIP_GERMLINE:-}" ]; then

@@ -49,7 +49,9 @@ VARIABLES: tuple[Variable, ...] = (
              "Folder for run-time state: pid files, logs, S3 data, secrets.env (created if missing)."),
     Variable("REPSEQ_LOG_LEVEL", "INFO", "Log level of services and gateway (DEBUG, INFO, WARNING, ERROR)."),
     Variable("REPSEQ_AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672//",
-             "RabbitMQ URI of the nameko bus (vhost after the last '/', '//' = vhost '/')."),
+             "RabbitMQ URI of the nameko bus (vhost after the last '/', '//' = vhost '/'). Queue names are fixed: "
+             "each stack on a shared RabbitMQ needs its own vhost (`make setup` / `repseq up` create a missing "
+             "local one)."),
     Variable("REPSEQ_MAX_WORKERS", "10", "Concurrent workers per nameko service process."),
     Variable("REPSEQ_RPC_TIMEOUT", "30", "Seconds the gateway waits for an RPC reply before answering 504."),
     Variable("REPSEQ_HEALTH_TIMEOUT", "0.8",
@@ -58,7 +60,10 @@ VARIABLES: tuple[Variable, ...] = (
              "Seconds a service keeps retrying the broker and its database at start (0 = forever)."),
     Variable("REPSEQ_DB_HOST", "127.0.0.1", "MariaDB/MySQL host."),
     Variable("REPSEQ_DB_PORT", "3306", "MariaDB/MySQL TCP port."),
-    Variable("REPSEQ_DB_USER", "repseq", "Database user; needs ALL on the databases `<prefix>*`."),
+    Variable("REPSEQ_DB_USER", "repseq",
+             "Database user; needs ALL on the databases `<prefix>*`. `make setup` generates one per install "
+             "(repseq_<6 hex>, into var/secrets.env with its password) and creates it; it never changes the "
+             "password of an existing user."),
     Variable("REPSEQ_DB_PASSWORD", None, "Database password (generated into var/secrets.env by `make setup`).",
              secret=True),
     Variable("REPSEQ_DB_PREFIX", "repseq_",
