@@ -8,10 +8,13 @@ PYTEST_ARGS ?=
 .PHONY: run stop setup setup-test services test bench status
 
 ## run: install what is missing, start RabbitMQ/MariaDB/S3, migrate, start services + gateway, then the demo
-## (demo account + demo patient with two real samples analysed; prints the URL and the demo credentials)
+## (demo account + demo patient with two real samples analysed; prints the URL and the demo credentials, and
+## where the demo and administrator passwords are kept: $REPSEQ_VAR_DIR/demo.json)
 run: setup
 	$(REPSEQ) up
 	@$(REPSEQ) demo || echo "make run: the server runs, but the demo could not be built (reason above)" >&2
+	@echo "make run: the demo and administrator accounts' passwords are kept in" \
+	  "$$($(REPSEQ) admin config REPSEQ_VAR_DIR)/demo.json (readable by you only); stop with: make stop"
 
 ## stop: stop what `make run` started (services, gateway, S3 server)
 stop:

@@ -165,6 +165,13 @@ def cmd_ensure_vhost(args) -> int:
 
 def cmd_config(args) -> int:
     values = _settings().to_env()
+    if args.name:
+        if args.name not in values:
+            print(f"unknown variable {args.name} (see docs/configuration.md)", file=sys.stderr)
+            return 2
+        secret = any(v.secret for v in VARIABLES if v.name == args.name)
+        print("********" if secret and values[args.name] else values[args.name])
+        return 0
     for variable in VARIABLES:
         value = values[variable.name]
         print(f"{variable.name}={'********' if variable.secret and value else value}")
@@ -233,8 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "unix socket; never changes an existing user's password)").set_defaults(func=cmd_ensure_db_user)
     admin.add_parser("ensure-vhost", help="create the RabbitMQ vhost of REPSEQ_AMQP_URI if missing (local broker, "
                      "rabbitmqctl as root)").set_defaults(func=cmd_ensure_vhost)
-    admin.add_parser("config", help="print the effective configuration (secrets masked)").set_defaults(
-        func=cmd_config)
+    config = admin.add_parser("config", help="print the effective configuration (secrets masked)")
+    config.add_argument("name", nargs="?", help="print only the value of this variable, e.g. REPSEQ_VAR_DIR")
+    config.set_defaults(func=cmd_config)
     admin.add_parser("check", help="check RabbitMQ, MariaDB and S3 are reachable").set_defaults(func=cmd_check)
 
     import repseq.commands

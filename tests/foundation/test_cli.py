@@ -1,5 +1,5 @@
 """``repseq analyze`` / ``repseq germline`` take exactly the arguments of ``python -m vdj`` /
-``python -m vdj.germline`` (options before or after INPUT, ``--help``)."""
+``python -m vdj.germline`` (options before or after INPUT, ``--help``), and ``repseq admin config NAME``."""
 
 from __future__ import annotations
 
@@ -60,3 +60,12 @@ def test_germline_accepts_help_and_options_first():
     assert info.returncode == 0, info.stderr
     assert "systems:" in info.stdout
 
+
+def test_admin_config_prints_one_value_and_masks_secrets():
+    level = repseq("admin", "config", "REPSEQ_LOG_LEVEL")
+    assert level.returncode == 0, level.stderr
+    assert level.stdout.strip() in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+    secret = repseq("admin", "config", "REPSEQ_DB_PASSWORD")
+    assert secret.stdout.strip() == "********"
+    unknown = repseq("admin", "config", "REPSEQ_NO_SUCH")
+    assert unknown.returncode == 2 and "REPSEQ_NO_SUCH" in unknown.stderr
