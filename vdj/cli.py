@@ -100,6 +100,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run_notes(stats, min_reads: int) -> list[str]:
+    """Plain-language notes on a run whose outputs could surprise (printed even with ``-q``): an input
+    without reads, or clones left out of the outputs by ``-r``. ``stats`` is the run's RunStatistics."""
+    notes = []
+    if stats.total == 0:
+        notes.append("the input holds no reads (empty file): the outputs list no clone")
+    hidden = stats.clones - stats.reported_clones
+    if hidden > 0 and min_reads > 1:
+        notes.append(f"{hidden} of {stats.clones} clones have fewer than {min_reads} reads (-r {min_reads}) "
+                     "and are not in the outputs; use -r 1 to report every clone")
+    return notes
+
+
 def _summary(result) -> str:
     lines = [result.stats.render()]
     for clone in result.clones[:10]:
@@ -156,4 +169,6 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         print(_summary(result), file=sys.stderr)
         print(f"  ==> {output_dir / (basename + '.vidjil')}\n  ==> {output_dir / (basename + '.tsv')}", file=sys.stderr)
+    for note in run_notes(result.stats, args.min_reads):
+        print(f"note: {note}", file=sys.stderr)
     return EXIT_OK

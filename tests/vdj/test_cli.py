@@ -162,10 +162,11 @@ def test_real_reads_reverse_strand_gzip_and_threads(tmp_path):
     assert "SEG_-" in document["samples"]["log"][0]
 
 
-def test_empty_input_is_a_valid_run(tmp_path):
+def test_empty_input_is_a_valid_run(tmp_path, capsys):
     empty = tmp_path / "empty.fastq"
     empty.write_bytes(b"")
     assert main([str(empty), "-o", str(tmp_path / "out"), "-q"]) == 0
+    assert "note: the input holds no reads" in capsys.readouterr().err  # said even with -q
     document = json.loads((tmp_path / "out" / "empty.vidjil").read_text())
     assert document["reads"]["total"] == [0] and document["clones"] == []
     assert airr.validate_rearrangement(str(tmp_path / "out" / "empty.tsv"))
@@ -243,3 +244,12 @@ def test_bad_record_with_threads_stops_the_workers(tmp_path):
     path.write_text(good + "@broken\nACGT\n+\nII\n")
     result = _run(path, "-o", tmp_path / "out", "--threads", "2")
     assert result.returncode == 2 and "record 30001" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_clones_left_out_by_min_reads_are_explained(tmp_path, capsys):
+    demo = Path(__file__).resolve().parents[1] / "data" / "vidjil" / "Demo-X5.fa"
+    assert main([str(demo), "-o", str(tmp_path / "out"), "-q"]) == 0  # default -r 5: 14 reads, 1 read per clone
+    err = capsys.readouterr().err
+    assert "have fewer than 5 reads (-r 5) and are not in the outputs; use -r 1" in err
+    assert main([str(demo), "-o", str(tmp_path / "out1"), "-q", "-r", "1"]) == 0
+    assert "not in the outputs" not in capsys.readouterr().err
