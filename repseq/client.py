@@ -39,6 +39,14 @@ class ApiError(Exception):
         super().__init__(f"{status} {code}: {message}")
 
 
+class UploadInterrupted(OSError):
+    """An upload that the network cut even after retries (the message says what became of the sample)."""
+
+
+#: Answers after which an upload is sent again (the gateway or a proxy in front of it was briefly unavailable).
+RETRY_STATUSES = (502, 503, 504)
+
+
 def config_path() -> Path:
     """Where ``repseq login`` saves the URL and API token."""
     override = os.environ.get("REPSEQ_CLIENT_CONFIG")
@@ -180,16 +188,58 @@ class Client:
 
     def upload(self, sample_set_id: int, path: str | Path, sampling_date: str | None = None, info: str = "",
                progress=None) -> dict:
-        """Create a sample in the set and stream ``path`` to it; returns the sample after the upload check."""
+        """Create a sample in the set and stream ``path`` to it; returns the sample after the upload check.
+
+        Interrupted transfers are retried into the same sample (:meth:`upload_file`). If the file still cannot be
+        stored (refused content such as an empty file or a truncated .gz, a network failure, Ctrl-C), the sample
+        just created is deleted so that no sample without a file is left behind, and the error is raised with a
+        note saying so (:class:`ApiError`, or :class:`UploadInterrupted` for a network failure). When the
+        deletion itself is refused (no ``admin`` right on the set), the note gives the sample id to upload into
+        again (``repseq upload --sample ID FILE``)."""
         path = Path(path)
+        if not path.is_file():  # before creating anything
+            raise FileNotFoundError(f"{path}: no such file")
         body: dict[str, Any] = {"filename": path.name, "info": info}
         if sampling_date:
             body["sampling_date"] = sampling_date
         sample = self.post(f"/sample_sets/{sample_set_id}/samples", body)
-        return self.upload_file(sample["id"], path, progress)
+        try:
+            return self.upload_file(sample["id"], path, progress)
+        except BaseException as error:
+            note = self._remove_sample_without_file(sample["id"])
+            if isinstance(error, ApiError):
+                raise ApiError(error.status, error.code, f"{error.message} ({note})", error.details) from error
+            if isinstance(error, Exception):
+                raise UploadInterrupted(f"{path.name}: {error} ({note})") from error
+            raise  # KeyboardInterrupt, SystemExit: the sample is already removed
 
-    def upload_file(self, sample_id: int, path: str | Path, progress=None) -> dict:
-        """(Re-)upload the file of an existing sample (streamed from disk)."""
+    def _remove_sample_without_file(self, sample_id: int) -> str:
+        """Delete a sample whose file could not be uploaded; a note saying what became of it."""
+        try:
+            self.request("DELETE", f"/samples/{sample_id}", params={"with_results": "true", "confirm": "true"})
+        except (ApiError, requests.RequestException) as failure:
+            reason = failure.message if isinstance(failure, ApiError) else type(failure).__name__
+            return (f"sample {sample_id} was kept without a file ({reason}): upload into it again with "
+                    f"`repseq upload --sample {sample_id} FILE`, or delete it")
+        return f"sample {sample_id}, created for this file, was removed"
+
+    def upload_file(self, sample_id: int, path: str | Path, progress=None, attempts: int = 3) -> dict:
+        """(Re-)upload the file of an existing sample (streamed from disk). A transfer cut by the network
+        (connection reset, gateway 502/503/504) is sent again from the start, up to ``attempts`` times in all,
+        1 s then 2 s apart; refused content (4xx) is raised at once."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._put_file(sample_id, path, progress)
+            except ApiError as error:
+                if error.status not in RETRY_STATUSES or attempt == attempts:
+                    raise
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+                if attempt == attempts:
+                    raise
+            time.sleep(float(attempt))
+        raise AssertionError("unreachable")
+
+    def _put_file(self, sample_id: int, path: str | Path, progress=None) -> dict:
         path = Path(path)
         size = path.stat().st_size
         with path.open("rb") as handle:

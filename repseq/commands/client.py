@@ -3,7 +3,7 @@
     repseq login [--url URL] [--email E]          ask the password, create an API token, save it
     repseq sets [--kind K] [--search S]            list the sets you may read
     repseq create-set patient --first-name A --last-name B [--birth-date D] [--group G]
-    repseq upload --set ID FILE... [--sampling-date D] [--info TEXT]
+    repseq upload --set ID FILE... [--sampling-date D] [--info TEXT]   (or --sample ID FILE: an existing sample)
     repseq run --set ID [--config NAME|ID] [--sample ID...] [--wait]
     repseq results --set ID [--config NAME|ID] [--format table|json|tsv|airr|vidjil|svg] [-o FILE] [--top N]
     repseq demo [--url URL]                        demo account + demo patient with two real samples, analysed
@@ -104,16 +104,42 @@ def cmd_create_set(args) -> int:
 
 @_handled
 def cmd_upload(args) -> int:
+    """One sample per file (or the file of ``--sample``). A file that fails is reported on one line (its sample
+    is removed, see :meth:`repseq.client.Client.upload`) and the next files are still sent; exit 1 if any failed."""
+    if (args.set is None) == (args.sample is None):
+        print("error: give either --set ID (new samples) or --sample ID (the file of an existing sample)",
+              file=sys.stderr)
+        return 2
+    if args.sample is not None and len(args.files) != 1:
+        print("error: --sample takes exactly one file", file=sys.stderr)
+        return 2
     client = _client(args)
+    failed = 0
     for path in args.files:
         def progress(sent, total, name=Path(path).name):
             if sys.stderr.isatty():
                 print(f"\r{name}: {100 * sent // max(total, 1):3d}%", end="", file=sys.stderr)
-        sample = client.upload(args.set, path, args.sampling_date, args.info or "", progress)
+        try:
+            if args.sample is not None:
+                sample = client.upload_file(args.sample, path, progress)
+            else:
+                sample = client.upload(args.set, path, args.sampling_date, args.info or "", progress)
+        except ApiError as error:
+            if sys.stderr.isatty():
+                print(file=sys.stderr)
+            _fail(error)
+            failed += 1
+            continue
+        except OSError as error:
+            if sys.stderr.isatty():
+                print(file=sys.stderr)
+            print(f"error: {error}", file=sys.stderr)
+            failed += 1
+            continue
         if sys.stderr.isatty():
             print(file=sys.stderr)
         print(f"{sample['id']}\t{sample.get('filename')}\t{sample.get('size')} bytes\t{sample.get('status')}")
-    return 0
+    return 1 if failed else 0
 
 
 def _print_states(latest: dict) -> None:
@@ -209,7 +235,8 @@ def add_commands(top, admin) -> None:
     create.set_defaults(func=cmd_create_set)
 
     upload = with_url(top.add_parser("upload", help="add samples to a set and upload their files (streamed)"))
-    upload.add_argument("--set", type=int, required=True, help="sample set id")
+    upload.add_argument("--set", type=int, help="sample set id: one new sample per file")
+    upload.add_argument("--sample", type=int, help="upload the file of this existing sample instead (one file)")
     upload.add_argument("--sampling-date", help="YYYY-MM-DD")
     upload.add_argument("--info")
     upload.add_argument("files", nargs="+")

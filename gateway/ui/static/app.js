@@ -198,30 +198,74 @@
       }
     }
 
-    function Upload(file, samplingDate, info) {
+    // An upload that cannot succeed (the server refused the content: empty, truncated, not FASTA/FASTQ, too
+    // large) must not leave behind the sample created for it: that sample is deleted again. An interrupted one
+    // (network, cancel, server unavailable) keeps its sample and offers "Retry" (same sample) or "Remove".
+    const REFUSED_CONTENT = [400, 413, 415, 422];
+
+    async function removeSample(sampleId) {
+      await api("DELETE", "/api/v1/samples/" + sampleId + "?with_results=true&confirm=true");
+      const row = rowFor(sampleId);
+      if (row) row.remove();
+    }
+
+    function Upload(file, samplingDate, info, existingSample) {
       const li = el("li", { class: "upload" });
       const name = el("span", { class: "file", text: file.name, title: file.name });
       const bar = el("progress", { max: "100", value: "0", "aria-label": "Upload of " + file.name });
       const msg = el("span", { class: "msg", text: "waiting" });
       const cancel = el("button", { type: "button", class: "cancel", text: "Cancel" });
       const retry = el("button", { type: "button", class: "retry", text: "Retry", hidden: "" });
-      const buttons = el("span", {}, [cancel, retry]);
+      const remove = el("button", { type: "button", class: "remove", text: "Remove", hidden: "",
+        title: "Delete the sample created for this file" });
+      const buttons = el("span", { class: "buttons" }, [cancel, retry, remove]);
       li.append(name, bar, msg, buttons);
       list.appendChild(li);
-      const item = { sample: null, xhr: null, cancelled: false };
+      // created: this upload made the sample (so it may remove it); an existing sample is never removed here
+      const item = { sample: existingSample || null, created: false, xhr: null, cancelled: false };
 
-      function fail(text) {
+      function fail(text, retryable) {
         li.className = "upload failed";
         msg.textContent = text;
         cancel.hidden = true;
-        retry.hidden = false;
-        retry.focus();
+        retry.hidden = !retryable;
+        remove.hidden = !(retryable && item.created && item.sample);
+        if (retryable) retry.focus();
       }
+
+      async function refused(text) {
+        if (!item.created || !item.sample) { fail(text, false); return; }
+        try {
+          await removeSample(item.sample.id);
+          item.sample = null;
+          item.created = false;
+          fail(text + " (the sample created for this file was removed)", false);
+        } catch (error) {
+          fail(text + " (the sample was kept without a file: " + error.message + ")", false);
+        }
+      }
+
+      remove.addEventListener("click", async () => {
+        remove.disabled = true;
+        try {
+          await removeSample(item.sample.id);
+          item.sample = null;
+          item.created = false;
+          retry.hidden = true;
+          remove.hidden = true;
+          msg.textContent = "removed";
+        } catch (error) {
+          msg.textContent = "could not remove the sample: " + error.message;
+        } finally {
+          remove.disabled = false;
+        }
+      });
 
       item.start = async function () {
         item.cancelled = false;
         li.className = "upload running";
         retry.hidden = true;
+        remove.hidden = true;
         cancel.hidden = false;
         msg.textContent = "starting";
         try {
@@ -229,13 +273,14 @@
             const body = { filename: file.name, info: info || "" };
             if (samplingDate) body.sampling_date = samplingDate;
             item.sample = await api("POST", "/api/v1/sample_sets/" + setId + "/samples", body);
+            item.created = true;
             addSampleRow(item.sample);
           }
         } catch (error) {
-          fail(error.message);
+          fail(error.message, true);
           return;
         }
-        if (item.cancelled) { fail("cancelled"); return; }
+        if (item.cancelled) { fail("cancelled", true); return; }
         await new Promise((resolve) => {
           const xhr = new XMLHttpRequest();
           item.xhr = xhr;
@@ -258,13 +303,15 @@
               msg.textContent = "uploaded";
               cancel.hidden = true;
               addSampleRow(data || item.sample);
+              resolve();
             } else {
-              fail((data && data.error && data.error.message) || ("error " + xhr.status));
+              const text = (data && data.error && data.error.message) || ("error " + xhr.status);
+              if (REFUSED_CONTENT.includes(xhr.status)) refused(text).then(resolve);
+              else { fail(text, true); resolve(); }
             }
-            resolve();
           };
-          xhr.onerror = () => { fail("network error"); resolve(); };
-          xhr.onabort = () => { fail("cancelled"); resolve(); };
+          xhr.onerror = () => { fail("network error", true); resolve(); };
+          xhr.onabort = () => { fail("cancelled", true); resolve(); };
           xhr.send(file);
         });
       };
@@ -273,11 +320,21 @@
         item.cancelled = true;
         if (item.xhr) item.xhr.abort();
         const index = queue.indexOf(item);
-        if (index >= 0) { queue.splice(index, 1); fail("cancelled"); }
+        if (index >= 0) { queue.splice(index, 1); fail("cancelled", true); }
       });
       retry.addEventListener("click", () => { queue.push(item); msg.textContent = "waiting"; li.className = "upload"; pump(); });
       return item;
     }
+
+    // A sample left without its file (e.g. the page was closed during an upload): "Upload file" on its row sends
+    // the chosen file into that same sample.
+    table.addEventListener("change", (event) => {
+      const input = event.target.closest("input.row-file");
+      if (!input || !input.files.length) return;
+      queue.push(Upload(input.files[0], null, null, { id: Number(input.dataset.sampleId) }));
+      input.value = "";
+      pump();
+    });
 
     document.getElementById("upload-form").addEventListener("submit", (event) => {
       event.preventDefault();
