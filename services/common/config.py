@@ -140,8 +140,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("REPSEQ_MAX_UPLOAD_BYTES", str(20 * 1024**3),
              "Largest sequence file the gateway accepts in one upload, in bytes (larger: 413); default 20 GiB."),
     Variable("REPSEQ_HEALTHCARE_COMPLIANCE", "false",
-             "The hosting institution declares this server compliant for clinical use (true/false): the login page "
-             "shows a clinical-use banner instead of 'Research Use Only'."),
+             "Default of the healthcare-compliance flag (true/false) until an administrator sets it (Administration > "
+             "News and banners): the hosting institution declares this server compliant for clinical use, and the "
+             "login page, account page and set form show a clinical-use banner instead of 'Research Use Only'."),
 )
 
 _BY_NAME = {v.name: v for v in VARIABLES}
