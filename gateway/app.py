@@ -26,6 +26,7 @@ class GatewayContext:
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app. ``settings`` defaults to ``Settings.from_env()`` (raises ConfigError)."""
+    from gateway.body import ClientBodyMiddleware
     from gateway.errors import register_error_handlers
     from gateway.health import HealthChecker, bp as health_bp
     from gateway.rpc import RpcPool
@@ -41,6 +42,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         health=HealthChecker(settings),
     )
     register_error_handlers(app)
+    # request bodies: a client's framing error, early end or stall is a 400/408, never a 500 (gateway/body.py)
+    app.wsgi_app = ClientBodyMiddleware(app.wsgi_app)
     app.register_blueprint(health_bp)
     register_gateway_areas(app)
     return app

@@ -119,7 +119,9 @@ def upload_sample_file(sample_id: int, query: UploadQuery):
     reader = LimitedBodyReader(request.stream, limit)
     try:
         stored = store.put_stream(bucket, key, reader, length=-1)
-    except TooLarge:
+    except Exception:
+        # too large, a malformed or cut body (gateway/body.py), a stalled client: the attempt is not recorded
+        # (complete_upload is never called for it) and its object, if any, goes
         _delete_quietly(store, bucket, key)
         raise
     if stored.size == 0:

@@ -466,11 +466,6 @@ def test_content_length_longer_than_a_body_cut_between_records(stack, people, ob
 
 
 CHUNKED_BODY = b"17\r\n@r\nACGTACGT\n+\nIIIIIIII\n\r\n0\r\n\r\n"
-BAD_CHUNK = pytest.mark.xfail(strict=True, reason="gateway/api/samples.py LimitedBodyReader.read lets gunicorn's body "
-                              "parse errors (gunicorn.http.errors.ChunkMissingTerminator, InvalidChunkSize, "
-                              "NoMoreData) escape: gateway/errors.py answers 500 internal_error; they are the client's "
-                              "fault: catch them (and werkzeug ClientDisconnected, OSError) around the body read and "
-                              "answer 400 with the partial object deleted")
 
 
 @pytest.mark.parametrize("headers, body", [
@@ -481,9 +476,8 @@ BAD_CHUNK = pytest.mark.xfail(strict=True, reason="gateway/api/samples.py Limite
     ({"Content-Length": "20", "Transfer-Encoding": "chunked"}, CHUNKED_BODY),
     ({"Transfer-Encoding": "chunked, chunked"}, CHUNKED_BODY),
     pytest.param({"Transfer-Encoding": "chunked"}, b"14\r\n@r\nACGTACGT\n+\nIIIIIIII\n\r\n0\r\n\r\n",
-                 marks=BAD_CHUNK, id="chunk size lies"),
-    pytest.param({"Transfer-Encoding": "chunked"}, b"zz\r\n@r\n\r\n0\r\n\r\n", marks=BAD_CHUNK,
-                 id="chunk size not hex"),
+                 id="chunk size lies"),
+    pytest.param({"Transfer-Encoding": "chunked"}, b"zz\r\n@r\n\r\n0\r\n\r\n", id="chunk size not hex"),
 ], ids=lambda v: "+".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else "")
 def test_malformed_framing_stores_nothing(stack, people, object_store, ready_sample, headers, body):
     """Malformed or ambiguous framing (request smuggling shapes, chunks that lie): refused with a 4xx (the
