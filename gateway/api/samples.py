@@ -25,8 +25,9 @@ from gateway.api.schemas import BrowseQuery, CreateSampleBody, DeleteSampleQuery
     SampleAnswer, StorageGuardBody, UpdateSampleBody, UploadQuery
 from gateway.auth import call_as_user, context, require_principal
 from gateway.openapi import operation
-from services.common.exceptions import BadRequest, NotFound, TooLarge
+from services.common.exceptions import NotFound, TooLarge
 from services.common.storage import ObjectStore
+from services.samples.exceptions import EmptyFile
 
 log = logging.getLogger(__name__)
 TAG = "samples"
@@ -126,7 +127,9 @@ def upload_sample_file(sample_id: int, query: UploadQuery):
         raise
     if stored.size == 0:
         _delete_quietly(store, bucket, key)
-        raise BadRequest("the uploaded file is empty", {"sample_id": sample_id})
+        filename = target.get("filename") or f"sample-{sample_id}"
+        raise EmptyFile(f"{filename}: the file is empty (the request had no body)",
+                        {"filename": filename, "sample_id": sample_id})
     log.info("sample %s: stored %s bytes at %s/%s", sample_id, stored.size, bucket, key)
     return call_as_user("samples", "complete_upload", sample_id, key, stored.size, stored.sha256)
 

@@ -132,9 +132,6 @@ def test_text_encodings_get_a_message_saying_what_to_do(people, patient, name, b
     assert words in answer.json()["error"]["message"], answer.text
 
 
-@pytest.mark.xfail(strict=True, reason="gateway/api/samples.py upload_sample_file raises a generic BadRequest "
-                   "(code bad_request) for a 0-byte body instead of services.samples.exceptions.EmptyFile "
-                   "(code empty_file, docs/samples.md)")
 def test_empty_body_gets_the_empty_file_code(people, ready_sample, object_store):
     """An empty PUT: 400 ``empty_file`` (the documented code), the accepted file untouched."""
     sample, _ = ready_sample
