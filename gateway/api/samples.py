@@ -24,6 +24,7 @@ from gateway.api import bp
 from gateway.api.schemas import BrowseQuery, CreateSampleBody, DeleteSampleQuery, FileSourceBody, MountedSampleBody, \
     SampleAnswer, StorageGuardBody, UpdateSampleBody, UploadQuery
 from gateway.auth import call_as_user, context, require_principal
+from gateway.body import IncompleteBody
 from gateway.openapi import operation
 from services.common.exceptions import NotFound, TooLarge
 from services.common.storage import ObjectStore
@@ -51,20 +52,35 @@ def object_store() -> ObjectStore:
 
 
 class LimitedBodyReader:
-    """Reads the request body in chunks; raises :class:`TooLarge` once more than ``limit`` bytes came."""
+    """Reads the request body in chunks for the object store.
 
-    def __init__(self, stream, limit: int):
+    Raises :class:`TooLarge` once more than ``limit`` bytes came, :class:`~gateway.body.IncompleteBody` when the
+    body ends before ``expected`` bytes (its Content-Length: gunicorn then just returns fewer bytes, and the
+    shorter body would look complete). Read errors that are the client's fault arrive as
+    :class:`~gateway.body.IncompleteBody` / ``BodyTimeout`` from :class:`gateway.body.ClientBodyReader`.
+    """
+
+    def __init__(self, stream, limit: int, expected: int | None = None):
         self.stream = stream
         self.limit = limit
+        self.expected = expected
         self.count = 0
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
             size = READ_SIZE
+        if self.expected is not None:
+            size = min(size, max(self.expected - self.count, 0))
+            if size == 0:
+                return b""
         data = self.stream.read(min(size, READ_SIZE * 16))
         self.count += len(data)
         if self.count > self.limit:
             raise TooLarge(f"the file is larger than the limit of {self.limit} bytes", {"limit": self.limit})
+        if not data and self.expected is not None and self.count < self.expected:
+            raise IncompleteBody(f"the upload stopped after {self.count} of the {self.expected} bytes announced "
+                                 f"(Content-Length); nothing was recorded, send the file again",
+                                 {"received": self.count, "announced": self.expected})
         return data
 
 
@@ -111,15 +127,20 @@ def upload_sample_file(sample_id: int, query: UploadQuery):
     from ``samples.begin_upload``, which also checks the ``upload`` right before any byte is stored."""
     require_principal()
     limit = max_upload_bytes()
-    if request.content_length is not None and request.content_length > limit:
-        raise TooLarge(f"the file ({request.content_length} bytes) is larger than the limit of {limit} bytes",
-                       {"limit": limit, "size": request.content_length})
+    announced = request.content_length
+    if announced is not None and announced > limit:
+        raise TooLarge(f"the file ({announced} bytes) is larger than the limit of {limit} bytes",
+                       {"limit": limit, "size": announced})
     target = call_as_user("samples", "begin_upload", sample_id, 1)
     store = object_store()
     bucket, key = target.get("bucket") or store.buckets["sequences"], target["object_key"]
-    reader = LimitedBodyReader(request.stream, limit)
+    reader = LimitedBodyReader(request.stream, limit, announced)
     try:
         stored = store.put_stream(bucket, key, reader, length=-1)
+        if announced is not None and stored.size != announced:   # never expected: the reader stops at `announced`
+            raise IncompleteBody(f"{stored.size} bytes were received, the request announced {announced}; nothing "
+                                 f"was recorded, send the file again", {"received": stored.size,
+                                                                        "announced": announced})
     except Exception:
         # too large, a malformed or cut body (gateway/body.py), a stalled client: the attempt is not recorded
         # (complete_upload is never called for it) and its object, if any, goes
