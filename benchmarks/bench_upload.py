@@ -2,6 +2,7 @@
 the peak memory of the gateway process (target: under 200 MB), the throughput, and the file read back.
 
     python benchmarks/bench_upload.py [--size-gb 2] [--no-download]
+    python benchmarks/bench_upload.py --gzip --size-gb 0.2     # a FASTQ.gz of 200 MB (gzip checked on the way)
 
 It starts its own isolated stack (own RabbitMQ vhost, databases ``repseq_bench_<token>_*``, buckets
 ``repseq-bench-<token>-*``, gateway on a free port; the S3 server of this machine, started if absent), creates an
@@ -83,6 +84,45 @@ class GeneratedFastq:
         return chunk
 
 
+class GzipFastq:
+    """A FASTQ.gz body of about ``size`` bytes, made in memory before the upload (not timed): reads with random
+    bases and a few quality letters, so that it compresses about as much as real FASTQ (3-5 times); the gateway
+    inflates all of it to check the gzip stream. Same interface as :class:`GeneratedFastq`."""
+
+    def __init__(self, size: int):
+        import random
+        import zlib
+
+        rng = random.Random(5)
+        bases = bytes(b"ACGT"[i % 4] for i in range(256))
+        quality = bytes(b"FFFF:,FFFFFFFFF:"[i % 16] for i in range(256))
+        compressor = zlib.compressobj(1, zlib.DEFLATED, 31)
+        parts, total, n = [], 0, 0
+        while total < size:
+            block = []
+            for _ in range(2000):
+                block.append(b"@bench_read_%d\n%s\n+\n%s\n" % (n, rng.randbytes(250).translate(bases),
+                                                                rng.randbytes(250).translate(quality)))
+                n += 1
+            piece = compressor.compress(b"".join(block))
+            parts.append(piece)
+            total += len(piece)
+        parts.append(compressor.flush())
+        self.data = b"".join(parts)
+        self.size = len(self.data)
+        self.sent = 0
+        self.sha256 = hashlib.sha256(self.data)
+
+    def __len__(self) -> int:
+        return self.size - self.sent
+
+    def read(self, n: int = -1) -> bytes:
+        n = 4 * MIB if n is None or n < 0 else n
+        chunk = self.data[self.sent:self.sent + n]
+        self.sent += len(chunk)
+        return chunk
+
+
 def gateway_pids(master: int) -> list[int]:
     """The gunicorn master and its children."""
     pids = [master]
@@ -140,6 +180,7 @@ def make_vhost(amqp_uri: str, vhost: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-gb", type=float, default=2.0, help="upload size in GB (10^9 bytes); default 2")
+    parser.add_argument("--gzip", action="store_true", help="upload a FASTQ.gz of --size-gb (made before, in memory)")
     parser.add_argument("--no-download", action="store_true", help="skip reading the file back")
     parser.add_argument("--keep", action="store_true", help="keep the stack's var dir (logs) at the end")
     args = parser.parse_args()
@@ -183,7 +224,7 @@ def main() -> int:
                                 json={"kind": "generic", "group_id": group, "fields": {"name": "bench"}})
         created.raise_for_status()
         sample = requests.post(f"{api}/sample_sets/{created.json()['id']}/samples", headers=headers, timeout=30,
-                               json={"filename": "bench.fastq"})
+                               json={"filename": "bench.fastq.gz" if args.gzip else "bench.fastq"})
         sample.raise_for_status()
         sample_id = sample.json()["id"]
 
@@ -192,7 +233,12 @@ def main() -> int:
         before = {p: memory_kb(p, "VmRSS") for p in pids}
         sampler = Sampler(pids)
         sampler.start()
-        body = GeneratedFastq(size)
+        if args.gzip:
+            print(f"making {size / MB:,.0f} MB of FASTQ.gz ...", flush=True)
+            body = GzipFastq(size)
+            size = result["size_bytes"] = body.size
+        else:
+            body = GeneratedFastq(size)
         print(f"uploading {size / MB:,.0f} MB to sample {sample_id} through the gateway ...", flush=True)
         started = time.monotonic()
         answer = requests.put(f"{api}/samples/{sample_id}/file", headers=headers, data=body, timeout=3600)

@@ -8,14 +8,21 @@ Upload protocol (browser and scripts alike)::
 
 The PUT body is read from the WSGI input stream in parts and sent to the object store as it arrives (multipart
 upload, one 16 MiB part in memory at most): no file is buffered whole, neither in memory nor on disk. Size and
-SHA-256 are computed on the way, then ``samples.complete_upload`` validates the first records of the stored
-object. A body larger than ``max_upload_bytes`` is refused with 413 (at once when Content-Length says so, else
-as soon as the limit is crossed; the partial object is deleted). A PUT may be repeated (retry after a failure).
+SHA-256 are computed on the way, and a gzip body is checked whole on the way (CRC-32, length, decompression ratio:
+:class:`services.samples.validation.GzipIntegrity`), then ``samples.complete_upload`` validates the first records
+of the stored object (all of it up to 64 MiB). A body larger than ``max_upload_bytes`` is refused with 413 (at
+once when Content-Length says so, else as soon as the limit is crossed); a body shorter than its Content-Length
+(the client stopped), a malformed chunked body or a client silent for ``REPSEQ_GATEWAY_READ_TIMEOUT`` seconds is
+refused with 400 / 408. A refused attempt is deleted from the object store and never recorded: the sample keeps
+the file it had. A PUT may be repeated (retry after a failure); each attempt gets its own object key
+(``samples.begin_upload``).
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import urllib.parse
 
 from flask import Response, request, stream_with_context
@@ -28,7 +35,8 @@ from gateway.body import IncompleteBody
 from gateway.openapi import operation
 from services.common.exceptions import NotFound, TooLarge
 from services.common.storage import ObjectStore
-from services.samples.exceptions import EmptyFile
+from services.samples.exceptions import EmptyFile, InvalidSequenceFile, NotGzip
+from services.samples.validation import CHUNK as GZIP_FEED_BYTES, GzipIntegrity
 
 log = logging.getLogger(__name__)
 TAG = "samples"
@@ -51,20 +59,117 @@ def object_store() -> ObjectStore:
     return store
 
 
+#: ``samples.complete_upload`` reads stored files up to this size whole (every record, gzip CRC and length, the
+#: decompression ratio: its docstring and docs/samples.md); beyond it only their first records. The gateway's own
+#: gzip verdict decides for the bigger files only, so that the service's verdict (and its ``upload_rejected``
+#: audit entry) stays the one for the files it reads whole. tests/gateway/test_upload_body.py keeps the two equal.
+SAMPLES_FULL_CHECK_BYTES = 64 * 1024 * 1024
+
+
+class StreamingGzipCheck:
+    """:class:`GzipIntegrity` over a body as it streams, on a helper thread: inflating (zlib releases the GIL)
+    overlaps receiving and storing instead of slowing them down.
+
+    ``feed(data)`` with each piece in order, then ``finish()`` (or ``abort()`` when the upload fails). :attr:`error`
+    is then the first problem found (``CorruptGzip``, ``ExcessiveCompression``, ...), or ``None`` for a
+    sound, complete gzip stream and for content that is not gzip at all (the samples service names that problem).
+    Pieces go to :class:`GzipIntegrity` in at most 1 MiB (as the samples service reads, so that the ratio check
+    sees the same steps). Memory: at most :data:`QUEUED` pieces wait; checking stops at the first problem.
+    """
+
+    QUEUED = 1
+    _FINISH, _ABORT = object(), object()
+
+    def __init__(self, checker: GzipIntegrity):
+        self.checker: GzipIntegrity | None = checker
+        self.error: InvalidSequenceFile | None = None
+        self.failure: Exception | None = None
+        self._head = b""
+        self._queue: queue.Queue = queue.Queue(maxsize=self.QUEUED)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def active(self) -> bool:
+        """True while the content may still be gzip without a problem found."""
+        return self.checker is not None and self.error is None
+
+    def feed(self, data: bytes) -> None:
+        if not data or not self.active:
+            return
+        if len(self._head) + len(data) < 2:
+            # GzipIntegrity needs both magic bytes in its first piece (given one byte, it loses it)
+            self._head += data
+            return
+        data, self._head = self._head + data if self._head else data, b""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="gzip-check", daemon=True)
+            self._thread.start()
+        self._queue.put(data)
+
+    def _run(self) -> None:
+        while True:
+            data = self._queue.get()
+            if data is self._ABORT:
+                return
+            if data is self._FINISH:
+                if self.active:
+                    self._check(self.checker.finish)
+                return
+            if self.active:
+                self._check(self._feed_pieces, data)
+
+    def _feed_pieces(self, data: bytes) -> None:
+        for start in range(0, len(data), GZIP_FEED_BYTES):
+            self.checker.feed(data[start:start + GZIP_FEED_BYTES] if len(data) > GZIP_FEED_BYTES else data)
+
+    def _check(self, step, *args) -> None:
+        try:
+            step(*args)
+        except NotGzip:
+            self.checker = None          # not gzip content: nothing to check here
+        except InvalidSequenceFile as error:
+            self.error = error           # the verdict is known; what follows is only stored, then deleted
+        except Exception as error:       # noqa: BLE001 - a bug here must not pass a file unchecked: 500
+            self.failure = error
+            self.checker = None
+
+    def finish(self) -> InvalidSequenceFile | None:
+        """Wait for the check of everything fed; return :attr:`error`. Raises ``RuntimeError`` if the check
+        itself failed (a bug: the file is then neither passed nor blamed)."""
+        if self._thread is not None:
+            self._queue.put(self._FINISH)
+            self._thread.join()
+            self._thread = None
+        if self.failure is not None:
+            raise RuntimeError("the gzip check of the upload failed") from self.failure
+        return self.error
+
+    def abort(self) -> None:
+        """Stop checking (the upload failed); returns once the helper thread ended."""
+        if self._thread is not None:
+            self.checker = None
+            self._queue.put(self._ABORT)
+            self._thread.join()
+            self._thread = None
+
+
 class LimitedBodyReader:
     """Reads the request body in chunks for the object store.
 
     Raises :class:`TooLarge` once more than ``limit`` bytes came, :class:`~gateway.body.IncompleteBody` when the
     body ends before ``expected`` bytes (its Content-Length: gunicorn then just returns fewer bytes, and the
     shorter body would look complete). Read errors that are the client's fault arrive as
-    :class:`~gateway.body.IncompleteBody` / ``BodyTimeout`` from :class:`gateway.body.ClientBodyReader`.
+    :class:`~gateway.body.IncompleteBody` / ``BodyTimeout`` from :class:`gateway.body.ClientBodyReader`. With
+    ``gzip_check`` (a :class:`StreamingGzipCheck`) every byte read is fed to it.
     """
 
-    def __init__(self, stream, limit: int, expected: int | None = None):
+    def __init__(self, stream, limit: int, expected: int | None = None,
+                 gzip_check: StreamingGzipCheck | None = None):
         self.stream = stream
         self.limit = limit
         self.expected = expected
         self.count = 0
+        self.gzip_check = gzip_check
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
@@ -73,7 +178,9 @@ class LimitedBodyReader:
             size = min(size, max(self.expected - self.count, 0))
             if size == 0:
                 return b""
-        data = self.stream.read(min(size, READ_SIZE * 16))
+        # while the gzip check runs, smaller pieces: it holds a piece or two besides the object store's part
+        checking = self.gzip_check is not None and self.gzip_check.active
+        data = self.stream.read(min(size, READ_SIZE * (4 if checking else 16)))
         self.count += len(data)
         if self.count > self.limit:
             raise TooLarge(f"the file is larger than the limit of {self.limit} bytes", {"limit": self.limit})
@@ -81,6 +188,8 @@ class LimitedBodyReader:
             raise IncompleteBody(f"the upload stopped after {self.count} of the {self.expected} bytes announced "
                                  f"(Content-Length); nothing was recorded, send the file again",
                                  {"received": self.count, "announced": self.expected})
+        if checking:
+            self.gzip_check.feed(data)
         return data
 
 
@@ -122,9 +231,12 @@ def delete_sample(sample_id: int, query: DeleteSampleQuery):
            raw_body="the FASTQ/FASTA file (optionally gzipped), as raw bytes", response=SampleAnswer,
            errors=(409, 413))
 def upload_sample_file(sample_id: int, query: UploadQuery):
-    """Streams the body to the object store (constant memory), then ``samples.complete_upload`` checks the first
-    records. 413 if the body exceeds the configured limit; 400 if the content is not FASTA/FASTQ. The key comes
-    from ``samples.begin_upload``, which also checks the ``upload`` right before any byte is stored."""
+    """Streams the body to the object store (constant memory; a gzip body is checked whole on the way), then
+    ``samples.complete_upload`` checks the records. 413 if the body exceeds the configured limit; 400 if the
+    content is not FASTA/FASTQ (one code per problem: ``empty_file``, ``corrupt_gzip``, ...) or the body ended
+    before its Content-Length or is malformed (``incomplete_body``); 408 if the client stalled. The key comes from
+    ``samples.begin_upload``, which also checks the ``upload`` right before any byte is stored; a refused attempt
+    is deleted and never recorded."""
     require_principal()
     limit = max_upload_bytes()
     announced = request.content_length
@@ -134,24 +246,30 @@ def upload_sample_file(sample_id: int, query: UploadQuery):
     target = call_as_user("samples", "begin_upload", sample_id, 1)
     store = object_store()
     bucket, key = target.get("bucket") or store.buckets["sequences"], target["object_key"]
-    reader = LimitedBodyReader(request.stream, limit, announced)
+    filename = target.get("filename") or f"sample-{sample_id}"
+    gzip_check = StreamingGzipCheck(GzipIntegrity(filename))
+    reader = LimitedBodyReader(request.stream, limit, announced, gzip_check)
     try:
         stored = store.put_stream(bucket, key, reader, length=-1)
         if announced is not None and stored.size != announced:   # never expected: the reader stops at `announced`
             raise IncompleteBody(f"{stored.size} bytes were received, the request announced {announced}; nothing "
                                  f"was recorded, send the file again", {"received": stored.size,
                                                                         "announced": announced})
+        if stored.size == 0:
+            raise EmptyFile(f"{filename}: the file is empty (the request had no body)",
+                            {"filename": filename, "sample_id": sample_id})
+        gzip_error = gzip_check.finish()
+        if gzip_error is not None and stored.size > SAMPLES_FULL_CHECK_BYTES:
+            gzip_error.details.setdefault("sample_id", sample_id)
+            raise gzip_error
     except Exception:
-        # too large, a malformed or cut body (gateway/body.py), a stalled client: the attempt is not recorded
-        # (complete_upload is never called for it) and its object, if any, goes
+        # the attempt is not recorded (complete_upload is never called for it): its object, if any, goes
+        gzip_check.abort()
         _delete_quietly(store, bucket, key)
         raise
-    if stored.size == 0:
-        _delete_quietly(store, bucket, key)
-        filename = target.get("filename") or f"sample-{sample_id}"
-        raise EmptyFile(f"{filename}: the file is empty (the request had no body)",
-                        {"filename": filename, "sample_id": sample_id})
     log.info("sample %s: stored %s bytes at %s/%s", sample_id, stored.size, bucket, key)
+    # a gzip problem found here in a file the samples service reads whole is found there again (same checker), and
+    # answered and audited there
     return call_as_user("samples", "complete_upload", sample_id, key, stored.size, stored.sha256)
 
 

@@ -143,10 +143,6 @@ def test_empty_body_gets_the_empty_file_code(people, ready_sample, object_store)
 
 # -- big hostile files: bounded memory and time, clear errors ---------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="gateway/api/samples.py upload_sample_file does not check gzip integrity while "
-                   "streaming: files over 64 MiB are only checked on their first records by samples.complete_upload, "
-                   "so a bad CRC at the end is accepted (feed services.samples.validation.GzipIntegrity from "
-                   "LimitedBodyReader.read and refuse with CorruptGzip after put_stream)")
 def test_bad_crc_at_the_end_of_a_big_gzip_is_refused(people, object_store, ready_sample):
     """70 MiB of valid FASTQ in gzip whose CRC-32 (the last 8 bytes) is wrong: files over 64 MiB are only
     checked on their first records by the samples service, so only the gateway, which sees every byte go by,
@@ -198,10 +194,6 @@ def test_gzip_bomb_is_refused_quickly_and_the_service_keeps_answering(stack, rpc
     assert_intact(people, object_store, sample)
 
 
-@pytest.mark.xfail(strict=True, reason="gateway/api/samples.py upload_sample_file: over 64 MiB the samples service "
-                   "reads only the first 1,000 records, so a big bomb is accepted; the gateway sees every byte and "
-                   "could run services.samples.validation.GzipIntegrity (which now refuses a ratio over 100 with "
-                   "ExcessiveCompression) while streaming, as for the bad CRC above")
 def test_a_bomb_bigger_than_the_full_check_is_refused(people, object_store, ready_sample):
     """70 MB of concatenated gzip members inflating to 30 GiB: expected 400 ``excessive_compression``."""
     sample, _ = ready_sample
