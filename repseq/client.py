@@ -159,8 +159,11 @@ class Client:
         return self.get("/auth/me")
 
     def creation_groups(self) -> list[dict]:
-        """Groups in which the caller may create sets: ``[{"id", "name"}]``, organisation groups first."""
+        """Groups in which the caller may create sets, best first: ``[{"id", "name", "kind", "personal", ...}]``
+        (``create_groups`` of ``GET /auth/me``; derived from the memberships for a gateway older than that)."""
         principal = self.me()
+        if "create_groups" in principal:
+            return principal["create_groups"]
         memberships = principal.get("memberships") or [g for g in principal.get("groups", []) if isinstance(g, dict)]
         names = {m["id"]: m.get("name", "") for m in memberships}
         found: dict[int, str] = {}

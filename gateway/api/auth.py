@@ -6,11 +6,12 @@ from flask import g, jsonify, request
 
 from gateway.api import bp
 from gateway.api.schemas import ChangePasswordBody, ImpersonateBody, InitAdminBody, LoginAnswer, LoginBody, \
-    PrincipalAnswer, RegisterBody, ResetPasswordBody, SessionsQuery, TokenAnswer, TokenBody, UserAnswer
+    MeAnswer, PrincipalAnswer, RegisterBody, ResetPasswordBody, SessionsQuery, TokenAnswer, TokenBody, UserAnswer
 from gateway.auth import SESSION_COOKIE, call, call_as_user, clear_session_cookies, client_ip, csrf_token_for, \
     require_principal, set_session_cookies
 from gateway.openapi import operation
 from services.common.exceptions import BadRequest
+from services.common.permissions import creatable_group_ids
 
 TAG = "auth"
 
@@ -48,11 +49,35 @@ def logout():
     return response
 
 
-@operation(bp, "/auth/me", "GET", summary="The calling user (principal: groups, capabilities, admin flag)",
-           tag=TAG, response=PrincipalAnswer)
+def creation_groups(principal: dict) -> dict:
+    """``{"create_groups": [{"id", "name", "kind", "parent_id", "personal"}], "personal_group_id"}`` for a
+    principal: the groups in which it may create sample sets, as decided by the shared rule
+    :func:`services.common.permissions.creatable_group_ids` (a group holding ``create``, or the organisation of a
+    role group holding it; the samples service checks the same rule when the set is created), named by the auth
+    service (``auth.describe_groups``). Organisation groups first, then the personal group; ``public`` last."""
+    memberships = [m for m in principal.get("memberships") or principal.get("groups") or [] if isinstance(m, dict)]
+    member_ids = {m["id"] for m in memberships if isinstance(m.get("id"), int)}
+    creatable = creatable_group_ids(principal)
+    wanted = sorted(member_ids | set(creatable))
+    described = {g["id"]: g for g in call_as_user("auth", "describe_groups", wanted)} if wanted else {}
+    personal_id = next((i for i in sorted(member_ids) if described.get(i, {}).get("kind") == "personal"), None)
+    groups = []
+    for group_id in creatable:
+        group = described.get(group_id) or {"id": group_id, "name": f"group {group_id}", "kind": None,
+                                            "parent_id": None}
+        groups.append({"id": group_id, "name": group.get("name") or f"group {group_id}", "kind": group.get("kind"),
+                       "parent_id": group.get("parent_id"), "personal": group_id == personal_id})
+    groups.sort(key=lambda g: (g["kind"] == "public", g["personal"], g["name"]))
+    return {"create_groups": groups, "personal_group_id": personal_id}
+
+
+@operation(bp, "/auth/me", "GET", summary="The calling user: principal (groups, capabilities, admin flag) and the "
+           "groups in which it may create sets", tag=TAG, response=MeAnswer)
 def me():
-    """The principal the services receive for this caller."""
-    return require_principal()
+    """The principal the services receive for this caller, plus ``create_groups`` (the ``group_id`` values
+    ``POST /sample_sets`` accepts from this caller, best first) and ``personal_group_id``."""
+    principal = require_principal()
+    return {**principal, **creation_groups(principal)}
 
 
 @operation(bp, "/auth/tokens", "POST", summary="Create an API token for scripts (the secret is shown once)",

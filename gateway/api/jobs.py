@@ -7,7 +7,7 @@ from gateway.api.samples import stream_object
 from gateway.api.schemas import ConfigAnswer, ConfigBody, DesignateBody, GrepReadsBody, JobAnswer, JobsQuery, \
     LaunchBody, LaunchSetBody, PreProcessBody, PreProcessLaunchBody, ResultsQuery
 from gateway.auth import call_as_user
-from gateway.openapi import operation
+from gateway.openapi import API_PREFIX, operation
 
 TAG_CONFIGS = "configs"
 TAG_JOBS = "jobs"
@@ -74,10 +74,36 @@ def list_jobs(query: JobsQuery):
     return jobs
 
 
-@operation(bp, "/jobs/<int:job_id>", "GET", summary="One job: state, times, sample, configuration", tag=TAG_JOBS,
-           response=JobAnswer)
+def with_result_links(job: dict) -> dict:
+    """A job dict with ``result_id`` and ``links``. The result of a COMPLETED job of a set is the one the jobs
+    service lists for it (``jobs.list_results`` of the set, sample and config, matched by ``job_id``); ``None``
+    before (or when that result was deleted since)."""
+    api = API_PREFIX
+    links: dict[str, str] = {"self": f"{api}/jobs/{job['id']}"}
+    set_id, config_id = job.get("sample_set_id"), job.get("config_id")
+    result = None
+    if set_id is not None:
+        links["set_jobs"] = f"{api}/jobs?sample_set_id={set_id}"
+        if job.get("state") == "COMPLETED":
+            results = call_as_user("jobs", "list_results", set_id, job.get("sample_id"), config_id)
+            result = next((r for r in results if r.get("job_id") == job["id"]), None)
+    if result is not None:
+        links["result"] = f"{api}/analysis_results/{result['id']}"
+        for what in ("vidjil", "airr", "log", "extra"):
+            if result.get(f"{what}_key"):
+                links[what] = f"{api}/analysis_results/{result['id']}/{what}"
+    if set_id is not None and config_id is not None and job.get("kind", "analysis") == "analysis":
+        links["fused"] = f"{api}/sample_sets/{set_id}/results/{config_id}"
+        links["page"] = f"/sets/{set_id}/results/{config_id}"
+    return {**job, "result_id": result["id"] if result else None, "links": links}
+
+
+@operation(bp, "/jobs/<int:job_id>", "GET", summary="One job: state, times, sample, configuration; once COMPLETED "
+           "its result id and links", tag=TAG_JOBS, response=JobAnswer)
 def get_job(job_id: int):
-    return call_as_user("jobs", "get_job", job_id)
+    """``result_id`` and ``links.result`` / ``vidjil`` / ``airr`` / ``log`` appear when the job is COMPLETED;
+    ``links.fused`` is the set's fused result for the configuration (404 until the fuse service built it)."""
+    return with_result_links(call_as_user("jobs", "get_job", job_id))
 
 
 @operation(bp, "/jobs/<int:job_id>/cancel", "POST", summary="Cancel a queued or running job", tag=TAG_JOBS,

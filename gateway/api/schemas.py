@@ -81,6 +81,21 @@ class PrincipalAnswer(Answer):
     groups: list[Any] = []
 
 
+class CreationGroup(Answer):
+    id: int
+    name: str
+    kind: str | None = Field(None, description="organisation group: group; personal group: personal; public")
+    parent_id: int | None = None
+    personal: bool = Field(description="the caller's personal group")
+
+
+class MeAnswer(PrincipalAnswer):
+    create_groups: list[CreationGroup] = Field(
+        description="groups in which the caller may create sample sets (the group_id of POST /sample_sets), best "
+                    "first: organisation groups, then the personal group")
+    personal_group_id: int | None = None
+
+
 class CreateUserBody(Request):
     email: str = Field(min_length=3, max_length=254)
     password: str | None = Field(None, min_length=1, max_length=1024,
@@ -243,9 +258,23 @@ class JobsQuery(Request):
     state: Literal["PENDING", "QUEUED", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"] | None = None
 
 
+class JobLinks(Answer):
+    self: str
+    set_jobs: str | None = Field(None, description="the jobs of the job's set")
+    result: str | None = Field(None, description="the stored result (COMPLETED analyses)")
+    vidjil: str | None = Field(None, description="download of the result's .vidjil")
+    airr: str | None = Field(None, description="download of the result's AIRR TSV")
+    log: str | None = Field(None, description="download of the analysis log")
+    extra: str | None = Field(None, description="download of the extracted reads (grep reads)")
+    fused: str | None = Field(None, description="the set's fused result for the job's configuration")
+    page: str | None = Field(None, description="browser page of the set's results")
+
+
 class JobAnswer(Answer):
     id: int
     state: str
+    result_id: int | None = Field(None, description="GET /jobs/{id}: the stored result once COMPLETED")
+    links: JobLinks | None = Field(None, description="GET /jobs/{id}: where to read the job and its result")
 
 
 class ConfigBody(Request):

@@ -248,19 +248,12 @@ def sets_page():
 
 
 def _group_choices() -> list[dict]:
-    """Groups in which the caller may create sets, from the principal's memberships: a group with ``create``,
-    offered as its parent organisation when it is a role inside one (Vidjil's rule; the samples service checks
-    again). Personal and public groups come last."""
-    principal = g.get("principal") or {}
-    memberships = principal.get("memberships") or [m for m in principal.get("groups") or [] if isinstance(m, dict)]
-    names = {m["id"]: m.get("name") or f"group {m['id']}" for m in memberships}
-    choices: dict[int, str] = {}
-    for membership in memberships:
-        if principal.get("is_admin") or "create" in (membership.get("capabilities") or []):
-            group_id = membership.get("parent_id") or membership["id"]
-            choices.setdefault(group_id, names.get(group_id, f"group {group_id}"))
-    ranked = sorted(choices.items(), key=lambda item: (item[1] == "public", item[1].startswith("user_"), item[1]))
-    return [{"id": group_id, "name": name} for group_id, name in ranked]
+    """Groups in which the caller may create sets (``create_groups`` of ``GET /api/v1/auth/me``: the same rule and
+    order), each ``{"id", "name"}``; the personal group is named "personal (user_0007)"."""
+    from gateway.api.auth import creation_groups
+
+    return [{"id": grp["id"], "name": f"personal ({grp['name']})" if grp["personal"] else grp["name"]}
+            for grp in creation_groups(g.get("principal") or user())["create_groups"]]
 
 
 @bp.route("/sets/new", methods=["GET", "POST"])
