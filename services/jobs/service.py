@@ -153,11 +153,17 @@ class JobsService:
                                                                parse(PreProcessFields, fields)))
 
     # -- launching -----------------------------------------------------------------------------------------------
-    def _launch_one(self, principal, caller, sample_id, sample_set_id, config, grep_reads=None):
+    def _sample_in_set(self, principal, sample_id, sample_set_id) -> dict:
+        """The sample (``samples.get_sample``), which must be in ``sample_set_id``: the right checked on that set
+        covers only its own samples. BadRequest otherwise."""
         sample = self.samples.get_sample(principal, sample_id)
         if sample_set_id is not None and int(sample_set_id) not in [int(s) for s in sample.get("sample_set_ids", [])]:
             raise BadRequest(f"sample {sample_id} is not in sample set {sample_set_id}",
                              {"sample_id": sample_id, "sample_set_id": sample_set_id})
+        return sample
+
+    def _launch_one(self, principal, caller, sample_id, sample_set_id, config, grep_reads=None):
+        sample = self._sample_in_set(principal, sample_id, sample_set_id)
         kind = states.GREP_READS if grep_reads else states.ANALYSIS
         if logic.needs_pre_process(self.db, sample):
             self._start_pre_process(caller, sample, sample_set_id, sample.get("pre_process_id"))
@@ -227,10 +233,11 @@ class JobsService:
     def launch_pre_process(self, principal, sample_id, sample_set_id, pre_process_id):
         """Run a pre-process (e.g. paired-end merging) on a sample's two files; the merged file is stored in the
         sequences bucket and used by the sample's later analyses (the original R1/R2 are kept). Requires
-        ``run`` on the set and access to the pre-process. Returns the job dict."""
+        ``run`` on the set, which must hold the sample (BadRequest otherwise), and access to the pre-process.
+        Returns the job dict."""
         caller = Principal.from_dict(principal)
         self._authorize(principal, "run", logic.require_id(sample_set_id, "sample_set_id"))
-        sample = self.samples.get_sample(principal, sample_id)
+        sample = self._sample_in_set(principal, sample_id, sample_set_id)
         return logic.job_dict(self._start_pre_process(caller, sample, sample_set_id, pre_process_id))
 
     def _start_pre_process(self, caller, sample, sample_set_id, pre_process_id) -> Job:
