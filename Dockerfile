@@ -17,7 +17,7 @@ COPY gateway ./gateway
 COPY repseq ./repseq
 COPY vdj ./vdj
 RUN pip install --no-deps -e . \
-    && python -m vdj.germline build \
+    && python -m vdj.germline build && python -c "import vdj; vdj.warm_up()" \
     && useradd --system --home-dir /var/lib/repseq --create-home repseq
 
 USER repseq
