@@ -254,9 +254,12 @@ def members_of(db: Session, group: Group) -> list[dict[str, Any]]:
 
 
 def may_manage_members(actor: Principal, group: Group) -> bool:
+    """Administrators; otherwise holders of ``admin`` on an ordinary group (or its parent). The admin, public and
+    personal groups are managed by administrators only: the ``admin`` capability of a personal group is about
+    its user's records, and adding others to it would let any user list every account (members are shown)."""
     if actor.is_admin:
         return True
-    if group.kind in (ADMIN, PUBLIC):
+    if group.kind in (ADMIN, PUBLIC, PERSONAL):
         return False
     return can(actor, "admin", group_record(group))
 

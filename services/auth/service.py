@@ -269,7 +269,8 @@ class AuthService:
     @rpc
     def add_member(self, principal, group_id, user_id):
         """Add ``user_id`` to ``group_id``: ``{"changed": bool}``. Administrators, or holders of ``admin`` on the
-        group (or its parent). Publishes ``group.membership_changed``."""
+        group (or its parent) for an ordinary group (the admin, public and personal groups: administrators only).
+        Publishes ``group.membership_changed``."""
         changed = directory.change_membership(self.db, self.publish, Principal.from_dict(principal), group_id,
                                               user_id, add=True)
         return {"changed": changed}

@@ -598,3 +598,19 @@ def test_pre_process_of_another_sets_sample_is_refused(world, paired_sample):
     launched = world.owner.post("/jobs/pre_process", json={**paired_sample,
                                                            "pre_process_id": world.ids["pre_process_id"]})
     assert launched.status_code == 201, launched.text
+
+
+def test_a_user_cannot_add_others_to_their_personal_group(world):
+    """A personal group belongs to its user alone. If its owner could add anyone by id, any user could list
+    every account's e-mail and name (GET /groups/{id} shows the members) and attach other users to their group
+    without their consent."""
+    stranger = world.roles["stranger"]
+    victim = world.roles["owner"]
+    answer = stranger.api.post(f"/groups/{stranger.group_id}/members", json={"user_id": victim.user_id})
+    assert answer.status_code == 403, answer.text
+    members = stranger.api.ok("GET", f"/groups/{stranger.group_id}", 200)["members"]
+    assert [m["id"] for m in members] == [stranger.user_id]
+    assert victim.email.encode() not in stranger.api.get(f"/groups/{stranger.group_id}").content
+    # administrators still manage every group's members
+    assert world.admin.post(f"/groups/{stranger.group_id}/members",
+                            json={"user_id": world.fresh_user()["id"]}).status_code == 201
