@@ -2,7 +2,9 @@
 
 x = samples in follow-up order (sampling date, then fused order), y = share of segmented reads on a log10 axis
 from 10^-5 (0.001 %) to 1 (100 %); a clone absent from a sample (0 reads) is drawn on the floor line with an open
-marker, since a share of 0 has no logarithm. Colours repeat every 10 clones; the legend names each clone.
+marker, since a share of 0 has no logarithm. Colours repeat every 10 clones; the legend names each clone. Labels
+too long for their room (sample names under the axis, legend entries) end with "…" and show the whole text as a
+tooltip (``<title>``); their width is estimated (:func:`text_width`), as the server does not measure fonts.
 Pure function of the clone rows (:func:`gateway.clones.clone_rows`); the same SVG is shown and exported.
 """
 
@@ -23,18 +25,76 @@ def _y(share: float | None, top: float, height: float) -> float:
     return top + height * (1 - fraction)
 
 
-def legend_label(row: dict[str, Any], width: int = 34) -> str:
-    """A clone in the legend: its user name if it has one, else "V J CDR3" (genes without alleles)."""
+#: Advance widths in em of a sans-serif face, rounded up from DejaVu Sans (the widest of the usual defaults):
+#: an estimate that keeps labels inside the plot whatever font the browser picks.
+_NARROW, _SEMI, _WIDE = set("iIjl.,:;'|!"), set("frt()[]{}-/ *"), set("mwMW@%")
+
+
+def text_width(text: str, size: float = 12) -> float:
+    """Estimated width in px of ``text`` at font size ``size`` px (see :data:`_NARROW`)."""
+    em = 0.0
+    for char in text:
+        if char in _NARROW:
+            em += 0.32
+        elif char in _SEMI:
+            em += 0.45
+        elif char in _WIDE:
+            em += 1.0
+        elif char.isupper() or char.isdigit():
+            em += 0.74
+        else:
+            em += 0.62
+    return em * size
+
+
+def fit_text(text: str, max_width: float, size: float = 12) -> str:
+    """``text``, or its longest prefix followed by "…" whose estimated width is at most ``max_width`` px."""
+    if text_width(text, size) <= max_width:
+        return text
+    room = max_width - text_width("…", size)
+    kept = ""
+    for char in text:
+        if text_width(kept + char, size) > room:
+            break
+        kept += char
+    return kept.rstrip() + "…"
+
+
+def legend_label(row: dict[str, Any]) -> str:
+    """A clone in the legend: its user name if it has one, else "V J CDR3" (genes without alleles). Full text;
+    :func:`follow_up_svg` shortens it to the legend's width (with the full text as a tooltip)."""
     if row.get("user_name"):
-        text = row["user_name"]
-    else:
-        genes = " ".join((name or "?").split("*")[0] for name in (row.get("v"), row.get("j")))
-        text = f"{genes} {row.get('cdr3_aa') or ''}".strip()
-    return text if len(text) <= width else text[:width - 1] + "…"
+        return row["user_name"]
+    genes = " ".join((name or "?").split("*")[0] for name in (row.get("v"), row.get("j")))
+    return f"{genes} {row.get('cdr3_aa') or ''}".strip()
+
+
+def _label_boxes(xs: list[float], low: float, high: float, gap: float = 6) -> list[tuple[float, float]]:
+    """Horizontal room of each x-axis label: from half-way to the previous sample (or ``low``) to half-way to the
+    next one (or ``high``), minus half a ``gap`` on each side."""
+    boxes = []
+    for i, x in enumerate(xs):
+        left = low if i == 0 else (xs[i - 1] + x) / 2 + gap / 2
+        right = high if i == len(xs) - 1 else (x + xs[i + 1]) / 2 - gap / 2
+        boxes.append((left, right))
+    return boxes
+
+
+def _axis_label(x: float, y: float, box: tuple[float, float], text: str, fill: str, size: float = 12) -> str:
+    """A ``<text>`` centred on ``x`` when it fits in ``box``, else moved inside it, else shortened with "…"; a
+    shortened label carries the full text as a ``<title>`` tooltip."""
+    left, right = box
+    shown = fit_text(text, right - left, size)
+    width = text_width(shown, size)
+    start = min(max(x - width / 2, left), right - width)
+    tooltip = f"<title>{escape(text)}</title>" if shown != text else ""
+    if abs(start - (x - width / 2)) < 0.05:
+        return f'<text x="{x:.1f}" y="{y}" text-anchor="middle" fill="{fill}">{escape(shown)}{tooltip}</text>'
+    return f'<text x="{start:.1f}" y="{y}" text-anchor="start" fill="{fill}">{escape(shown)}{tooltip}</text>'
 
 
 def follow_up_svg(rows: list[dict[str, Any]], samples: list[dict[str, Any]], order: list[int],
-                  width: int = 900, height: int = 420, legend_width: int = 260) -> str:
+                  width: int = 1100, height: int = 420, legend_width: int = 330) -> str:
     """SVG text (``<svg ...>``) for ``rows`` (clone rows) over ``samples`` taken in ``order`` (sample indexes)."""
     left, right, top, bottom = 70, 20, 20, 70
     plot_w = width - legend_width - left - right
@@ -55,15 +115,16 @@ def follow_up_svg(rows: list[dict[str, Any]], samples: list[dict[str, Any]], ord
     count = len(order)
     xs = {}
     for position, index in enumerate(order):
-        x = left + (plot_w / 2 if count == 1 else 20 + position * (plot_w - 40) / (count - 1))
-        xs[index] = x
+        xs[index] = left + (plot_w / 2 if count == 1 else 20 + position * (plot_w - 40) / (count - 1))
+    # x-axis labels stay between the left edge and the legend column, each in its own share of the axis
+    boxes = _label_boxes([xs[i] for i in order], 4, width - legend_width + 4)
+    for (index, box) in zip(order, boxes):
+        x = xs[index]
         sample = samples[index]
-        label = escape(sample["name"][:22])
-        date = escape(sample.get("sampling_date") or "")
         parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + plot_h}" stroke="#eeeeee"/>')
-        parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 18}" text-anchor="middle" fill="#333">{label}</text>')
-        if date:
-            parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 34}" text-anchor="middle" fill="#666">{date}</text>')
+        parts.append(_axis_label(x, top + plot_h + 18, box, sample["name"], "#333"))
+        if sample.get("sampling_date"):
+            parts.append(_axis_label(x, top + plot_h + 34, box, sample["sampling_date"], "#666"))
     for number, row in enumerate(rows):
         colour = PALETTE[number % len(PALETTE)]
         points = [(xs[i], _y(row["shares"][i], top, plot_h), row["shares"][i]) for i in order]
@@ -80,9 +141,11 @@ def follow_up_svg(rows: list[dict[str, Any]], samples: list[dict[str, Any]], ord
         ly = top + 14 + number * 18
         if ly < height - 10:
             lx = width - legend_width + 10
+            label = legend_label(row)
+            shown = fit_text(label, width - (lx + 24) - 6)  # ends 6 px before the right edge of the SVG
+            tooltip = f"<title>{escape(label)}</title>" if shown != label else ""
             parts.append(f'<line x1="{lx}" y1="{ly - 4}" x2="{lx + 18}" y2="{ly - 4}" stroke="{colour}" '
                          f'stroke-width="3"/>')
-            parts.append(f'<text x="{lx + 24}" y="{ly}" fill="#222" class="legend">'
-                         f'{escape(legend_label(row))}</text>')
+            parts.append(f'<text x="{lx + 24}" y="{ly}" fill="#222" class="legend">{escape(shown)}{tooltip}</text>')
     parts.append("</svg>")
     return "\n".join(parts)

@@ -85,8 +85,9 @@ def cmd_login(args) -> int:
 def cmd_sets(args) -> int:
     listing = _client(args).list_sets(args.kind, args.search or "", args.page)
     for item in listing.get("items", []):
-        print(f"{item['id']:>6}  {item['kind']:8} {item.get('name') or '':30} {item.get('sample_count', 0):>4} "
-              f"samples  {' '.join('#' + t for t in item.get('tags', []))}")
+        count = item.get("sample_count", 0)
+        print(f"{item['id']:>6}  {item['kind']:8} {item.get('name') or '':30} {count:>4} "
+              f"{'sample ' if count == 1 else 'samples'}  {' '.join('#' + t for t in item.get('tags', []))}")
     print(f"page {listing.get('page')} · {listing.get('total')} in all", file=sys.stderr)
     return 0
 

@@ -91,7 +91,28 @@ def test_patient_upload_analysis_clone_list_plot_and_name(page, stack, web_user,
         time.sleep(1)
         page.reload()
     top = page.locator("#clone-table tbody tr", has=page.locator("td.cdr3", has_text=TOP_CDR3)).first
-    assert top.locator("td.num").first.inner_text().strip() == "1"
+    # row numbers are unique; the top clone of the spleen has the best rank (1), shown when it differs
+    assert re.fullmatch(r"[12](\s+rank 1)?", top.locator("td.num").first.inner_text().strip())
+    numbers = page.locator("#clone-table tbody td.clone-number").all_inner_texts()
+    assert [n.split()[0] for n in numbers] == [str(i) for i in range(1, len(numbers) + 1)]
+    assert "best rank" in page.get_attribute("#clone-table thead th.num >> nth=0", "title")
+    # every control of the table has its own accessible name
+    names = page.eval_on_selector_all("#clone-table label", "labels => labels.map(l => l.textContent.trim())")
+    assert len(names) == 2 * len(numbers) and len(set(names)) == len(names), names[:6]
+    # the plot's labels stay inside the SVG, the axis labels left of the legend (measured by the browser)
+    outside = page.evaluate("""() => {
+        const svg = document.querySelector('svg.followup');
+        const frame = svg.getBoundingClientRect();
+        const scale = frame.width / svg.viewBox.baseVal.width;
+        const box = (t) => { const r = t.getBoundingClientRect();
+                             return [(r.left - frame.left) / scale, (r.right - frame.left) / scale]; };
+        const legendLeft = Math.min(...[...svg.querySelectorAll('text.legend')].map(t => box(t)[0])) - 24;
+        return [...svg.querySelectorAll(':scope > text')].filter(t => {
+            const [left, right] = box(t);
+            return left < 0 || right > (t.classList.contains('legend') ? frame.width / scale : legendLeft);
+        }).map(t => t.textContent);
+    }""")
+    assert outside == [], outside
     assert top.locator("td.gene").first.inner_text().startswith("IGHV4-34")
     clone_id = top.get_attribute("data-clone-id")
     plotted = page.locator(f"svg.followup g.clone[data-clone-id='{clone_id}']")

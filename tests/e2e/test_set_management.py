@@ -30,6 +30,8 @@ def test_edit_share_and_delete(page, guard, stack, web_user, screenshot):
     with page.expect_navigation():
         page.click("#edit-set button[type=submit]")
     assert "edited in the browser" in page.inner_text(".facts") and "MiSeq" in page.inner_text(".facts")
+    actions = page.locator("#samples-table tbody tr", has_text=COLON.name).locator(".actions").inner_text()
+    assert re.search(r"Download\s*·\s*delete", actions), actions
 
     page.select_option("#share-group", label="public")
     with page.expect_navigation():

@@ -67,6 +67,8 @@ def test_script_creates_a_set_uploads_runs_and_downloads(stack, lab_user, tmp_pa
 
     listed = repseq("sets", "--kind", "patient", "--search", "#cli", env=env)
     assert listed.returncode == 0 and f"{set_id}" in listed.stdout
+    line = next(x for x in listed.stdout.splitlines() if x.split()[0] == str(set_id))
+    assert re.search(r"\b1 sample\b", line) and "1 samples" not in line, line
 
 
 def test_client_errors_are_one_line_and_exit_1(stack, lab_user, tmp_path):

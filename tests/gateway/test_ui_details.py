@@ -63,3 +63,62 @@ def test_fused_airr_export_is_valid_airr_with_unique_sequence_ids(tmp_path):
     assert {r["duplicate_count"] for r in kappa} == {5}
     top = next(r for r in rows if r["clone_id"] == "AAAA")
     assert top["productive"] is True and top["rev_comp"] is False and top["v_call"] == "IGHV4-34*01"
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _plot(names: list[str], user_name: str | None = None):
+    import copy
+
+    from gateway import clones as views
+    from gateway.plot import follow_up_svg
+    from test_views import FUSED
+
+    fused = copy.deepcopy(FUSED)
+    fused["samples"]["names"] = names
+    analysis = {"clones": [{"id": "CCCC", "name": user_name}]} if user_name else None
+    rows = views.clone_rows(fused, top=3, analysis=analysis)
+    samples = views.samples_view(fused)
+    return ET.fromstring(follow_up_svg(rows, samples, views.time_order(samples)))
+
+
+def test_long_sample_names_end_with_an_ellipsis_and_keep_the_full_name_as_tooltip():
+    from gateway.plot import text_width
+
+    long_name = "immunedb-d1_colon-2024-03-12-relapse-follow-up-after-second-line-therapy-bone-marrow.fastq.gz"
+    root = _plot(["spleen", long_name])
+    width = float(root.get("width"))
+    labels = [t for t in root.findall(f"{SVG}text") if t.get("fill") == "#333" and t.text and "%" not in t.text
+              and t.get("transform") is None]
+    shortened = [t for t in labels if t.text.endswith("…")]
+    assert len(shortened) == 1, [t.text for t in labels]
+    assert shortened[0].find(f"{SVG}title").text == long_name
+    assert long_name.startswith(shortened[0].text[:-1])
+    assert len(shortened[0].text) > 22  # the room between samples is used, not a fixed 22 characters
+    short = next(t for t in labels if t.text == "spleen")
+    assert short.find(f"{SVG}title") is None
+    import inspect
+
+    from gateway.plot import follow_up_svg
+
+    legend_left = width - inspect.signature(follow_up_svg).parameters["legend_width"].default + 10
+    for text in labels:
+        start = float(text.get("x")) - (text_width(text.text) / 2 if text.get("text-anchor") == "middle" else 0)
+        assert 0 <= start and start + text_width(text.text) <= legend_left, text.text
+
+
+def test_legend_entries_end_inside_the_svg_with_a_tooltip_when_shortened():
+    from gateway.plot import text_width
+
+    name = "MRD marker followed since the diagnosis in 2019 (relapse clone, IGHV3-23 ARDGYW, lab notebook 7)"
+    root = _plot(["spleen", "colon"], user_name=name)
+    width = float(root.get("width"))
+    legend = root.findall(f"{SVG}text[@class='legend']")
+    assert len(legend) == 3
+    for text in legend:
+        assert float(text.get("x")) + text_width(text.text) <= width - 4, text.text
+    named = next(t for t in legend if t.text.startswith("MRD marker"))
+    assert named.text.endswith("…") and named.find(f"{SVG}title").text == name
+    # "V J CDR3" labels that fit are kept whole, without tooltip
+    assert any(t.text == "IGHV4-34 IGHJ4 AKMGPNLDY" and t.find(f"{SVG}title") is None for t in legend)
