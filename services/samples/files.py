@@ -171,7 +171,8 @@ def _names(filename) -> tuple[str, str]:
 
 def begin_upload(session: Session, principal: Principal, bucket: str, sample_id, file_number=1) -> dict:
     """Where to stream file ``file_number`` (1, or 2 for R2) of a sample: ``{"sample_id", "file_number",
-    "bucket", "object_key", "filename"}``. Needs ``upload`` on a set holding the sample. Each call gives a new
+    "bucket", "object_key", "filename"}``. Needs ``upload`` on a set holding the sample, and ``admin`` on one to
+    replace a file the sample already has (an edit of its raw data, like deleting it). Each call gives a new
     key, which becomes the only one ``complete_upload`` accepts: an earlier attempt (interrupted, or a second
     PUT of the same sample still streaming) can no longer complete, and since it writes to its own key it can
     never overwrite a file accepted since (S3 keeps the last write of a key). A file already accepted stays
@@ -179,6 +180,8 @@ def begin_upload(session: Session, principal: Principal, bucket: str, sample_id,
     sample = access.load_sample(session, sample_id, principal, "upload")
     if file_number not in (1, 2) or (file_number == 2 and not sample.is_pair):
         raise BadRequest("file_number must be 1, or 2 for the R2 file of a pair", {"file_number": file_number})
+    if (sample.object_key if file_number == 1 else sample.object_key2) is not None:
+        access.load_sample(session, sample.id, principal, "admin")
     if sample.source != "upload":
         raise BadRequest("this sample's file comes from a mounted directory; it cannot be uploaded")
     attribute = "pending_key" if file_number == 1 else "pending_key2"

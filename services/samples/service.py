@@ -211,7 +211,8 @@ class SamplesService:
     def begin_upload(self, principal, sample_id, file_number=1):
         """Where to stream file ``file_number`` (1, or 2 for R2): ``{"sample_id", "file_number", "bucket",
         "object_key", "filename"}``. The same key until that upload completes (retry); a new one to replace an
-        accepted file. Needs ``upload`` on a set holding the sample. LowStorage (503) while storage is low."""
+        accepted file. Needs ``upload`` on a set holding the sample (``admin`` to replace an accepted file).
+        LowStorage (503) while storage is low."""
         caller = Principal.from_dict(principal)
         self._require_space("upload")
         return files.begin_upload(self.db, caller, self._bucket, sample_id, file_number)

@@ -100,6 +100,13 @@ def remember_password(world: World, role: str, api, response) -> None:
         world.roles[role].password = new
 
 
+def found_only_with_anon(world: World, role: str, api, response) -> None:
+    if role == "anonymous":
+        return
+    found = [item["id"] for item in response.json()["items"]]
+    assert (world.ids["sample_set_id"] in found) == (role in ("owner", "admin")), (role, found)
+
+
 def refused_for_input_only(world: World, role: str, api, response) -> None:
     """A 409 of an allowed role came from the input check, after the permission check."""
     if role in ("owner", "admin") and response.status_code == 409:
@@ -171,8 +178,12 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
                                                                     "capabilities": ["read"]}),
     ("GET", "/api/v1/groups/{group_id}"): Case(READ),
     ("PATCH", "/api/v1/groups/{group_id}"): Case(ADMIN_ONLY, body=const({"description": "lab A"})),
-    ("POST", "/api/v1/groups/{group_id}/members"): Case(
-        LAB_RIGHT, body=lambda w, r: {"user_id": w.fresh_member() if r in ("owner", "admin") else w.ids["member_id"]}),
+    ("POST", "/api/v1/groups/{group_id}/members"): [
+        Case(LAB_RIGHT, body=lambda w, r: {"user_id": w.fresh_user()["id"] if r in ("owner", "admin")
+                                           else w.ids["member_id"]}),
+        Case(LAB_RIGHT, label="lab A's technician group", path=ids(group_id="technicians"),
+             body=lambda w, r: {"user_id": w.fresh_user()["id"] if r in ("owner", "admin") else w.ids["member_id"]}),
+    ],
     ("DELETE", "/api/v1/groups/{group_id}/members/{user_id}"): Case(
         LAB_RIGHT, path=ids(user_id="member_id"), fresh=lambda w, r: {"user_id": w.fresh_member()}),
     ("PUT", "/api/v1/groups/{group_id}/capabilities"): Case(
@@ -289,7 +300,12 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", "/api/v1/compare"): Case(READ, body=lambda w, r: {"results": [w.ids["result_id"]]}),
     # -- sample sets -------------------------------------------------------------------------------------------
     # searched by lab A's label / tag prefix: a leak would be on the first page
-    ("GET", "/api/v1/sample_sets"): Case(EVERYONE, query=lambda w, r: {"search": w.info["label"]}),
+    ("GET", "/api/v1/sample_sets"): [
+        Case(EVERYONE, query=lambda w, r: {"search": w.info["label"]}),
+        # a real name is searched only where the caller has anon: else the search would tell who a set is
+        Case(EVERYONE, label="by the patient's first name", query=lambda w, r: {"search": w.identity[0]},
+             after=found_only_with_anon),
+    ],
     ("POST", "/api/v1/sample_sets"): Case(CREATE_IN_LAB_A, body=lambda w, r: {
         "kind": "generic", "group_id": w.ids["lab_a"], "fields": {"name": w.unique("matrix-new-set")}}),
     ("GET", "/api/v1/sample_sets/{sample_set_id}"): Case(READ),
@@ -614,3 +630,25 @@ def test_a_user_cannot_add_others_to_their_personal_group(world):
     # administrators still manage every group's members
     assert world.admin.post(f"/groups/{stranger.group_id}/members",
                             json={"user_id": world.fresh_user()["id"]}).status_code == 201
+
+
+def test_replacing_an_accepted_file_needs_the_admin_right(world):
+    """``upload`` adds samples and gives them their file (a failed upload may be sent again); replacing the file a
+    sample already has is an edit of lab A's raw data, like deleting it: ``admin`` on a set holding the sample
+    (Vidjil: re-uploading is a sample edit, ``can_modify_file``). The technician may not do it."""
+    sample = world.fresh_sample()
+    before = world.owner.ok("GET", f"/samples/{sample['sample_id']}", 200)
+    technician = world.roles["technician"].api
+    answer = technician.put(f"/samples/{sample['sample_id']}/file", data=b"@r\nACGT\n+\nIIII\n",
+                            headers={"Content-Type": "application/octet-stream"})
+    assert answer.status_code == 403, answer.text
+    after = world.owner.ok("GET", f"/samples/{sample['sample_id']}", 200)
+    assert (after["object_key"], after["sha256"]) == (before["object_key"], before["sha256"])
+    assert world.owner.get(f"/samples/{sample['sample_id']}/file").content == small_fastq()
+    # the technician still gives new samples their file, and the owner (admin on the set) may replace one
+    new = technician.ok("POST", f"/sample_sets/{world.ids['sample_set_id']}/samples", 201,
+                        json={"filename": "tech.fastq"})
+    assert technician.put(f"/samples/{new['id']}/file", data=small_fastq(),
+                          headers={"Content-Type": "application/octet-stream"}).status_code == 200
+    assert world.owner.put(f"/samples/{sample['sample_id']}/file", data=b"@r\nACGT\n+\nIIII\n",
+                           headers={"Content-Type": "application/octet-stream"}).status_code == 200
