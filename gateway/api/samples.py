@@ -74,10 +74,11 @@ class StreamingGzipCheck:
     is then the first problem found (``CorruptGzip``, ``ExcessiveCompression``, ...), or ``None`` for a
     sound, complete gzip stream and for content that is not gzip at all (the samples service names that problem).
     Pieces go to :class:`GzipIntegrity` in at most 1 MiB (as the samples service reads, so that the ratio check
-    sees the same steps). Memory: at most :data:`QUEUED` pieces wait; checking stops at the first problem.
+    sees the same steps). Memory: the pieces are copies (the body's chunks are not kept alive once the object store
+    has sent them) and at most :data:`QUEUED` wait (4 MiB); checking stops at the first problem.
     """
 
-    QUEUED = 1
+    QUEUED = 4
     _FINISH, _ABORT = object(), object()
 
     def __init__(self, checker: GzipIntegrity):
@@ -104,7 +105,10 @@ class StreamingGzipCheck:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="gzip-check", daemon=True)
             self._thread.start()
-        self._queue.put(data)
+        for start in range(0, len(data), GZIP_FEED_BYTES):
+            if not self.active:
+                return
+            self._queue.put(data[start:start + GZIP_FEED_BYTES])
 
     def _run(self) -> None:
         while True:
@@ -116,11 +120,7 @@ class StreamingGzipCheck:
                     self._check(self.checker.finish)
                 return
             if self.active:
-                self._check(self._feed_pieces, data)
-
-    def _feed_pieces(self, data: bytes) -> None:
-        for start in range(0, len(data), GZIP_FEED_BYTES):
-            self.checker.feed(data[start:start + GZIP_FEED_BYTES] if len(data) > GZIP_FEED_BYTES else data)
+                self._check(self.checker.feed, data)
 
     def _check(self, step, *args) -> None:
         try:
@@ -178,9 +178,7 @@ class LimitedBodyReader:
             size = min(size, max(self.expected - self.count, 0))
             if size == 0:
                 return b""
-        # while the gzip check runs, smaller pieces: it holds a piece or two besides the object store's part
-        checking = self.gzip_check is not None and self.gzip_check.active
-        data = self.stream.read(min(size, READ_SIZE * (4 if checking else 16)))
+        data = self.stream.read(min(size, READ_SIZE * 16))
         self.count += len(data)
         if self.count > self.limit:
             raise TooLarge(f"the file is larger than the limit of {self.limit} bytes", {"limit": self.limit})
@@ -188,7 +186,7 @@ class LimitedBodyReader:
             raise IncompleteBody(f"the upload stopped after {self.count} of the {self.expected} bytes announced "
                                  f"(Content-Length); nothing was recorded, send the file again",
                                  {"received": self.count, "announced": self.expected})
-        if checking:
+        if self.gzip_check is not None:
             self.gzip_check.feed(data)
         return data
 
