@@ -1,5 +1,6 @@
 """The local stack: S3 server (SeaweedFS ``weed mini``, if no S3 answers), migrations, every service as a process
-(``python -m services.common.runner <name>``) and the gateway (gunicorn, gthread worker).
+(``python -m services.common.runner <name>``) and the gateway (gunicorn, gateway.server.GatewayWorker: gthread
+that keeps slow clients off its threads).
 
 State lives under ``settings.var_dir``: ``run/<name>.pid``, ``log/<name>.log``, ``s3/`` (weed data),
 ``s3.json`` (weed identities). :meth:`Stack.up` starts only what is not already running, so it can be called
@@ -211,14 +212,15 @@ class Stack:
         return started
 
     def start_gateway(self) -> bool:
-        """Start the gateway (gunicorn, 1 process, gthread) unless running; return True if started here."""
+        """Start the gateway (gunicorn, 1 process, threads: gateway.server.GatewayWorker, which keeps slow clients
+        off the threads) unless running; return True if started here."""
         if self.running_pid("gateway"):
             return False
         bind = f"{self.settings.gateway_host}:{self.settings.gateway_port}"
         host, port = split_endpoint(bind)
         if port_open("127.0.0.1" if host == "0.0.0.0" else host, port):
             raise StackError(f"port {bind} is already in use (set REPSEQ_GATEWAY_PORT)")
-        self._spawn("gateway", [sys.executable, "-m", "gunicorn", "--worker-class", "gthread",
+        self._spawn("gateway", [sys.executable, "-m", "gunicorn", "--worker-class", "gateway.server.GatewayWorker",
                                 "--workers", "1", "--threads", str(self.settings.gateway_threads),
                                 "--bind", bind, "--timeout", "120", "--graceful-timeout", "10",
                                 "--access-logfile", "-", "gateway.app:create_app()"])

@@ -139,6 +139,10 @@ VARIABLES: tuple[Variable, ...] = (
     # -- gateway (gateway/, docs/api.md) --
     Variable("REPSEQ_MAX_UPLOAD_BYTES", str(20 * 1024**3),
              "Largest sequence file the gateway accepts in one upload, in bytes (larger: 413); default 20 GiB."),
+    Variable("REPSEQ_GATEWAY_READ_TIMEOUT", "30",
+             "Seconds the gateway waits for a client: to send a request's head (and small body), then for each "
+             "next piece of a streamed body, or to take each piece of an answer; then 408 (docs/decisions.md, "
+             "slow clients)."),
     Variable("REPSEQ_HEALTHCARE_COMPLIANCE", "false",
              "Default of the healthcare-compliance flag (true/false) until an administrator sets it (Administration > "
              "News and banners): the hosting institution declares this server compliant for clinical use, and the "
@@ -252,6 +256,7 @@ _FUSE_FIELDS: dict[str, tuple[str, type, float]] = {
 _GATEWAY_FIELDS: dict[str, tuple[str, type, float]] = {
     "max_upload_bytes": ("REPSEQ_MAX_UPLOAD_BYTES", int, 1),
     "healthcare_compliance": ("REPSEQ_HEALTHCARE_COMPLIANCE", bool, 0),
+    "gateway_read_timeout": ("REPSEQ_GATEWAY_READ_TIMEOUT", float, 1),
 }
 
 
@@ -359,6 +364,7 @@ class Settings:
     # gateway
     max_upload_bytes: int = 20 * 1024**3
     healthcare_compliance: bool = False
+    gateway_read_timeout: float = 30.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, use_secrets_file: bool = True) -> "Settings":

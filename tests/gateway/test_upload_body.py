@@ -1,23 +1,33 @@
 """Request bodies at the gateway, without the services: the upload reader (Content-Length, gzip check on the way,
-size limit) and the translation of the client's read errors (gateway/body.py). The same behaviours through the
-whole stack: tests/security/test_samples_attacks.py."""
+size limit), the translation of the client's read errors (gateway/body.py), and the gunicorn worker that keeps
+slow clients off the threads (gateway/server.py), run for real (gunicorn subprocess, raw sockets) on a tiny app.
+The same behaviours through the whole stack: tests/security/test_samples_attacks.py."""
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
+import json
+import os
 import socket
+import subprocess
+import sys
+import time
 import zlib
+from pathlib import Path
 
 import pytest
 from gunicorn.http.errors import ChunkMissingTerminator, InvalidChunkSize, NoMoreData
 
 from gateway.api.samples import SAMPLES_FULL_CHECK_BYTES, LimitedBodyReader, StreamingGzipCheck
 from gateway.body import BodyTimeout, ClientBodyReader, IncompleteBody
+from gateway.server import SMALL_REQUEST_BYTES, request_framing
 from services.common.exceptions import TooLarge
 from services.samples.exceptions import CorruptGzip, ExcessiveCompression
 from services.samples.validation import GzipIntegrity
 
+ROOT = Path(__file__).resolve().parents[2]
 FASTQ = b"@r1\nACGTACGT\n+\nIIIIIIII\n" * 5000
 
 
@@ -124,3 +134,147 @@ def test_client_read_errors_become_400_or_408(error, expected):
 def test_other_errors_pass_through_untouched():
     with pytest.raises(ValueError):
         ClientBodyReader(Failing(ValueError("server bug"))).read(10)
+
+
+# -- framing seen by the main loop ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("received, expected", [
+    (b"GET /x HTTP/1.1\r\nHost: a\r\n", ("head", 0)),
+    (b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n", ("whole", 28)),
+    (b"POST /l HTTP/1.1\r\nContent-Length: 10\r\n\r\n{", ("whole", 50)),
+    (b"PUT /f HTTP/1.1\r\nContent-Length: 1000000\r\n\r\n{", ("stream", 0)),
+    (b"PUT /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", ("stream", 0)),
+    (b"PUT /f HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n", ("stream", 0)),
+    (b"PUT /f HTTP/1.1\r\nContent-Length: abc\r\n\r\n", ("stream", 0)),
+    (b"PUT /f HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", ("stream", 0)),
+    (b"GET /x HTTP/1.1\r\nX: " + b"a" * SMALL_REQUEST_BYTES, ("stream", 0)),
+])
+def test_request_framing(received, expected):
+    assert request_framing(received) == expected
+
+
+# -- the worker, for real -------------------------------------------------------------------------------------------
+
+READ_TIMEOUT = 3
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """gunicorn with gateway.server.GatewayWorker, 2 threads (one for streamed bodies), a 3 s read timeout."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "REPSEQ_VAR_DIR": str(tmp_path_factory.mktemp("var")),
+           "REPSEQ_DB_PASSWORD": "unused", "REPSEQ_S3_SECRET_KEY": "unused", "REPSEQ_SECRET_KEY": "unused",
+           "REPSEQ_GATEWAY_READ_TIMEOUT": str(READ_TIMEOUT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--worker-class", "gateway.server.GatewayWorker", "--threads", "2",
+         "--bind", f"127.0.0.1:{port}", "--chdir", str(Path(__file__).parent), "slow_client_app:app"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            assert process.poll() is None, process.stderr.read().decode()[-2000:]
+            time.sleep(0.1)
+    yield port
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def exchange(port: int, raw: bytes, wait: float = 15.0) -> tuple[int | None, dict, float]:
+    """Send ``raw`` and read one answer: ``(status or None, JSON body or {}, seconds)``."""
+    start = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as sock:
+        sock.sendall(raw)
+        answer = b""
+        try:
+            while b"\r\n\r\n" not in answer or len(answer.split(b"\r\n\r\n", 1)[1]) < _length(answer):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        except socket.timeout:
+            pass
+    elapsed = time.monotonic() - start
+    if not answer.startswith(b"HTTP/"):
+        return None, {}, elapsed
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), json.loads(body) if body else {}, elapsed
+
+
+def _length(answer: bytes) -> int:
+    for line in answer.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return int(line.split(b":", 1)[1])
+    return 0
+
+
+def test_stalled_bodies_leave_a_thread_for_other_requests(server):
+    """More stalled requests than threads, streamed and small bodies: a GET is answered at once (before any
+    timeout could have freed a thread)."""
+    stalled = []
+    try:
+        for length in (1_000_000, 1_000_000, 1_000_000, 100, 100, 100):
+            sock = socket.create_connection(("127.0.0.1", server), timeout=5)
+            sock.sendall(b"POST /read HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n{" % length)
+            stalled.append(sock)
+        time.sleep(0.3)
+        status, body, elapsed = exchange(server, b"GET /ping HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert status == 200 and body == {"pong": True}
+        assert elapsed < READ_TIMEOUT - 1, elapsed
+    finally:
+        for sock in stalled:
+            sock.close()
+
+
+def test_a_stalled_small_body_gets_408_from_the_main_loop(server):
+    status, body, elapsed = exchange(server, b"POST /read HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{")
+    assert status == 408 and body["error"]["code"] == "request_timeout", body
+    assert READ_TIMEOUT - 0.5 < elapsed < READ_TIMEOUT + 3
+
+
+def test_a_stalled_streamed_body_gets_408_from_the_application(server):
+    status, body, elapsed = exchange(server, b"POST /read HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\n{")
+    assert status == 408 and body["error"]["code"] == "request_timeout", body
+    assert "received" in body["error"]["details"]
+    assert READ_TIMEOUT - 0.5 < elapsed < READ_TIMEOUT + 3
+
+
+@pytest.mark.parametrize("chunked", [b"zz\r\n@r\n\r\n0\r\n\r\n", b"14\r\n@r\nACGTACGT\n+\nIIIIIIII\n\r\n0\r\n\r\n"])
+def test_lying_chunks_are_a_400(server, chunked):
+    status, body, _ = exchange(server, b"POST /read HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               + chunked)
+    assert status == 400 and body["error"]["code"] == "incomplete_body", body
+
+
+def test_big_bodies_one_after_another_and_keep_alive(server):
+    """Streamed bodies free their slot when done (one slot here: a leak would make the next one wait), small
+    bodies and kept-alive connections work."""
+    import http.client
+
+    data = os.urandom(3 * 1024 * 1024)
+    for _ in range(3):
+        connection = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
+        connection.request("POST", "/read", body=data)
+        answer = json.loads(connection.getresponse().read())
+        assert answer == {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        connection.request("POST", "/read", body=b'{"a": 1}')     # same connection (keep-alive), small body
+        assert json.loads(connection.getresponse().read())["size"] == 8
+        connection.request("GET", "/ping")
+        assert json.loads(connection.getresponse().read()) == {"pong": True}
+        connection.close()
+
+
+def test_a_request_sent_in_pieces_is_received_whole(server):
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as sock:
+        for piece in (b"POST /read HT", b"TP/1.1\r\nHost: t\r\nContent-", b"Length: 4\r\n\r", b"\nab", b"cd"):
+            sock.sendall(piece)
+            time.sleep(0.05)
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 200") and b'"size": 4' in answer

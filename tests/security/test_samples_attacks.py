@@ -503,10 +503,6 @@ def test_interrupted_replacement_keeps_the_accepted_file(stack, people, object_s
     assert wait_until(lambda: _stored(object_store, sample["id"]) == [sample["object_key"]], timeout=15)
 
 
-@pytest.mark.xfail(strict=True, reason="gateway served by gunicorn gthread (repseq/stack.py start_gateway, "
-                   "docker-compose.yml gateway command) with no read timeout and no buffering proxy in front: each "
-                   "stalled request body holds one of REPSEQ_GATEWAY_THREADS threads forever, so a few silent "
-                   "connections (even unauthenticated, e.g. POST /api/v1/auth/login) stop the gateway")
 @pytest.mark.parametrize("route", ["upload", "login"])
 def test_stalled_uploads_do_not_take_the_gateway_down(stack, people, ready_sample, route):
     """More stalled requests than the gateway has threads (Content-Length announced, a few bytes sent, then
