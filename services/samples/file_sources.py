@@ -117,6 +117,14 @@ def resolve(source: FileSource, relative) -> Path:
     return real
 
 
+def _exists_as(path: Path, test) -> bool:
+    """``test(path)`` (Path.is_dir / Path.is_file), False instead of an OSError such as a name too long."""
+    try:
+        return test(path)
+    except OSError:
+        return False
+
+
 def browse(session: Session, principal: Principal, source_id, path="") -> dict:
     """One directory level: ``{"source_id", "path", "entries": [{"name", "path" (relative), "type": "dir" |
     "file", "size" (files, bytes)}]}``, directories first, then files with an allowed extension, by name (at
@@ -124,7 +132,7 @@ def browse(session: Session, principal: Principal, source_id, path="") -> dict:
     _require_uploader(principal)
     source = _load(session, source_id)
     directory = resolve(source, path or "")
-    if not directory.is_dir():
+    if not _exists_as(directory, Path.is_dir):
         raise NotFound(f"{path} is not a directory of {source.name}", {"path": path})
     root = Path(source.root)
     dirs, found = [], []
@@ -154,7 +162,7 @@ def browse(session: Session, principal: Principal, source_id, path="") -> dict:
 
 def _file(source: FileSource, relative) -> tuple[Path, int]:
     real = resolve(source, relative)
-    if not real.is_file():
+    if not _exists_as(real, Path.is_file):
         raise NotFound(f"{relative} is not a file of {source.name}", {"path": str(relative)[:300]})
     if not allowed(source, real.name):
         raise OutsideFileSource(f"{real.name} does not end with an allowed extension of {source.name} "

@@ -50,7 +50,8 @@ def test_admin_declares_a_source_users_browse_and_add_from(rpc, admin_principal,
     assert names == [("run7", "dir"), ("broken.fastq", "file")]   # no txt, hidden file or outside links
     run7 = rpc.samples.browse_file_source(lab.owner, source["id"], "2024/run7")
     assert [e["path"] for e in run7["entries"]] == ["2024/run7/d1_R1.fastq", "2024/run7/d1_R2.fastq.gz"]
-    for escape in ("..", "2024/../..", "/etc", "2024/escape", "2024/secret.fastq"):
+    for escape in ("..", "2024/../..", "/etc", "2024/escape", "2024/secret.fastq",
+                   "x" * 5000, "2024/" + "y" * 300):   # names too long for the filesystem: not found, not a 500
         with pytest.raises((OutsideFileSource, NotFound)):
             rpc.samples.browse_file_source(lab.owner, source["id"], escape)
     with pytest.raises(PermissionDenied):
@@ -66,7 +67,8 @@ def test_admin_declares_a_source_users_browse_and_add_from(rpc, admin_principal,
     assert sample["size"] == REAL_FASTQ.stat().st_size and sample["file_format"] == "fastq"
     event = listener.collect(lambda body: body["data"]["sample_id"] == sample["id"])
     assert event["data"]["source"] == "mounted" and event["data"]["source_path"] == sample["source_path"]
-    for bad in ("2024/secret.fastq", "2024/escape/secret.fastq", "../private/secret.fastq", "2024/notes.txt"):
+    for bad in ("2024/secret.fastq", "2024/escape/secret.fastq", "../private/secret.fastq", "2024/notes.txt",
+                "2024/" + "z" * 300 + ".fastq"):
         with pytest.raises((OutsideFileSource, NotFound)):
             rpc.samples.add_mounted_sample(lab.owner, [patient["id"]], source["id"], bad)
     with pytest.raises(BadRequest) as caught:
