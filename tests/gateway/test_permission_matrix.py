@@ -100,6 +100,21 @@ def remember_password(world: World, role: str, api, response) -> None:
         world.roles[role].password = new
 
 
+def listed_for(id_key: str, *insiders: str):
+    """An ``after`` check of a list answer: lab A's record ``world.ids[id_key]`` is listed to ``insiders`` only."""
+    def check(world: World, role: str, api, response) -> None:
+        if response.status_code == 200:
+            listed = [item["id"] for item in response.json()]
+            assert (world.ids[id_key] in listed) == (role in insiders), (role, id_key, listed)
+    return check
+
+
+def roots_for_admins(world: World, role: str, api, response) -> None:
+    if response.status_code == 200:
+        shown = [item.get("root") for item in response.json()]
+        assert all(shown) if role == "admin" else not any(shown), (role, shown)
+
+
 def found_only_with_anon(world: World, role: str, api, response) -> None:
     if role == "anonymous":
         return
@@ -173,7 +188,7 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("PATCH", "/api/v1/users/{user_id}"): Case(SELF, body=const({"first_name": "Owner"})),
     ("PUT", "/api/v1/users/{user_id}/password"): Case(ADMIN_ONLY, body=lambda w, r: {"password": strong_password()},
                                                       fresh=lambda w, r: {"user_id": w.fresh_user()["id"]}),
-    ("GET", "/api/v1/groups"): Case(EVERYONE),
+    ("GET", "/api/v1/groups"): Case(EVERYONE, after=listed_for("lab_a", "technician", "owner", "admin")),
     ("POST", "/api/v1/groups"): Case(ADMIN_ONLY, body=lambda w, r: {"name": w.unique("matrix-group"),
                                                                     "capabilities": ["read"]}),
     ("GET", "/api/v1/groups/{group_id}"): Case(READ),
@@ -206,7 +221,7 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", "/api/v1/auth/logout"): Case(EVERYONE, caller=fresh_session),
     ("GET", "/api/v1/auth/me"): Case(EVERYONE),
     ("POST", "/api/v1/auth/tokens"): Case(EVERYONE, body=const({"name": "matrix"})),
-    ("GET", "/api/v1/auth/tokens"): Case(EVERYONE),
+    ("GET", "/api/v1/auth/tokens"): Case(EVERYONE, after=listed_for("token_id", "owner")),
     ("DELETE", "/api/v1/auth/tokens/{token_id}"): Case(SELF, fresh=lambda w, r: {"token_id": w.fresh_owner_token()}),
     ("GET", "/api/v1/auth/whoami"): Case(EVERYONE),
     ("PUT", "/api/v1/auth/password"): Case(EVERYONE, body=new_password_body, after=remember_password),
@@ -231,7 +246,7 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("PUT", "/api/v1/samples/{sample_id}/file"): Case(UPLOAD, body=lambda w, r: small_fastq(), fresh=lambda w, r: {
         "sample_id": w.fresh_sample(with_file=False)["sample_id"]}),
     ("GET", "/api/v1/samples/{sample_id}/file"): Case(READ),
-    ("GET", "/api/v1/file_sources"): Case(EVERYONE),
+    ("GET", "/api/v1/file_sources"): Case(EVERYONE, after=roots_for_admins),
     ("POST", "/api/v1/file_sources"): Case(ADMIN_ONLY, body=lambda w, r: {
         "name": w.unique("matrix-source"), "root": str(w.tmp / "mounted"), "extensions": ["fastq"]}),
     ("DELETE", "/api/v1/file_sources/{source_id}"): Case(ADMIN_ONLY, fresh=lambda w, r: {
@@ -243,7 +258,7 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("GET", "/api/v1/admin/storage"): Case(ADMIN_ONLY),
     ("PUT", "/api/v1/admin/storage"): Case(ADMIN_ONLY, body=const({})),
     # -- configs and jobs --------------------------------------------------------------------------------------
-    ("GET", "/api/v1/configs"): Case(EVERYONE),
+    ("GET", "/api/v1/configs"): Case(EVERYONE, after=listed_for("config_id", "technician", "owner", "admin")),
     ("POST", "/api/v1/configs"): Case(ADMIN_ONLY, body=lambda w, r: {"name": w.unique("matrix-new-config"),
                                                                      "program": "vdj"}),
     ("GET", "/api/v1/configs/{config_id}"): Case(READ),
@@ -463,7 +478,14 @@ class Page:
     expect: dict
     method: str = "GET"
     form: Callable[[World, str], dict] | None = None
-    extra: list[str] = field(default_factory=list)
+    #: also never shown: the deployment's secrets (public pages such as /health describe the components)
+    extra: Callable[[World], list[str]] | None = None
+
+
+def deployment_secrets(world: World) -> list[str]:
+    settings = world.stack.settings
+    values = [settings.s3_secret_key, settings.db_password, settings.secret_key]
+    return [v for v in values if v and len(v) >= 6]
 
 
 def _new_set_form(world: World, role: str) -> dict:
@@ -472,11 +494,12 @@ def _new_set_form(world: World, role: str) -> dict:
 
 #: ``(METHOD, Flask rule) -> Page``: every browser route (static files aside).
 PAGES: dict[tuple[str, str], Page] = {
-    ("GET", "/health"): Page(lambda w: "/health", {role: frozenset({200, 503}) for role in ROLES}),
+    ("GET", "/health"): Page(lambda w: "/health", {role: frozenset({200, 503}) for role in ROLES},
+                             extra=deployment_secrets),
     ("GET", "/login"): Page(lambda w: "/login", {**page_rule(anonymous=200), "stranger": REDIRECT,
                                                  "lab_b": REDIRECT, "technician": REDIRECT, "owner": REDIRECT,
                                                  "admin": REDIRECT}),
-    ("GET", "/init"): Page(lambda w: "/init", PUBLIC_PAGE),
+    ("GET", "/init"): Page(lambda w: "/init", PUBLIC_PAGE, extra=deployment_secrets),
     ("GET", "/"): Page(lambda w: "/", {**page_rule(), **{r: REDIRECT for r in ROLES if r != "anonymous"}}),
     ("GET", "/sets"): Page(lambda w: "/sets?kind=patient", LOGGED_IN_PAGE),
     ("GET", "/sets/new"): Page(lambda w: "/sets/new", LOGGED_IN_PAGE),
@@ -491,9 +514,9 @@ PAGES: dict[tuple[str, str], Page] = {
     ("GET", "/compare"): Page(lambda w: f"/compare?sets={w.ids['sample_set_id']}&config={w.ids['config_id']}",
                               page_rule()),
     ("GET", "/api"): Page(lambda w: "/api", {role: REDIRECT for role in ROLES}),
-    ("GET", "/api/v1/openapi.json"): Page(lambda w: "/api/v1/openapi.json", PUBLIC_PAGE),
+    ("GET", "/api/v1/openapi.json"): Page(lambda w: "/api/v1/openapi.json", PUBLIC_PAGE, extra=deployment_secrets),
     ("GET", "/api/v1/docs"): Page(lambda w: "/api/v1/docs", PUBLIC_PAGE),
-    ("GET", "/admin"): Page(lambda w: "/admin", ADMIN_PAGE),
+    ("GET", "/admin"): Page(lambda w: "/admin", ADMIN_PAGE, extra=deployment_secrets),
     ("GET", "/admin/users"): Page(lambda w: "/admin/users", ADMIN_PAGE),
     ("GET", "/admin/groups"): Page(lambda w: "/admin/groups", ADMIN_PAGE),
     ("GET", "/admin/groups/<int:group_id>"): Page(lambda w: f"/admin/groups/{w.ids['lab_a']}", ADMIN_PAGE),
@@ -553,7 +576,8 @@ def test_page_permission(world, method, rule_text, role):
         wanted = expected if isinstance(expected, frozenset) else frozenset({expected})
         assert response.status_code in wanted, f"{role}: {method} {url} -> {response.status_code}: " \
                                                f"{response.text[:300]}"
-    leaked = world.leaked(response.content, role)
+    leaked = world.leaked(response.content, role) + [
+        "a deployment secret" for secret in (page.extra(world) if page.extra else []) if secret.encode() in response.content]
     assert not leaked, f"{role}: page {method} {url} showed lab A's data {leaked}"
 
 
