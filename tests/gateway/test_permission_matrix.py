@@ -676,3 +676,25 @@ def test_replacing_an_accepted_file_needs_the_admin_right(world):
                           headers={"Content-Type": "application/octet-stream"}).status_code == 200
     assert world.owner.put(f"/samples/{sample['sample_id']}/file", data=b"@r\nACGT\n+\nIIII\n",
                            headers={"Content-Type": "application/octet-stream"}).status_code == 200
+
+
+def test_a_member_removed_from_lab_a_loses_access_in_their_open_session(world):
+    """Rights come from the groups at each request, not from the session's start: removed from lab A's
+    technician group, a user's open session and API token no longer see lab A's patient."""
+    from gateway_helpers import PASSWORD, Api, unique_email
+
+    email = unique_email("matrix-leaver")
+    user = world.admin.ok("POST", "/users", 201, json={"email": email, "password": PASSWORD})
+    world.owner.ok("POST", f"/groups/{world.ids['technicians']}/members", 201, json={"user_id": user["id"]})
+    session = Api(world.stack.url)
+    session.login(email, PASSWORD)
+    token = Api(world.stack.url, session.ok("POST", "/auth/tokens", 201, json={"name": "leaver"})["token"])
+    set_url = f"/sample_sets/{world.ids['sample_set_id']}"
+    assert session.get(set_url).status_code == 200 and token.get(set_url).status_code == 200
+    world.owner.ok("DELETE", f"/groups/{world.ids['technicians']}/members/{user['id']}", 200)
+    for api in (session, token):
+        answer = api.get(set_url)
+        assert answer.status_code == 404, answer.text
+        assert not world.leaked(answer.content, "stranger")
+    world.admin.ok("PATCH", f"/users/{user['id']}", 200, json={"is_active": False})
+    assert token.get("/auth/me").status_code == 401 and session.get("/auth/me").status_code == 401
