@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from services.auth import accounts, audit, directory, ldap_login, sessions
-from services.auth.dependencies import Config
+from services.common.dependencies import Config
 from services.auth.exceptions import BadRequest
 from services.auth.models import Group
 from services.auth.schemas import AuditQuery, Capabilities, GroupChanges, NewGroup, parse

@@ -17,7 +17,7 @@ from services.common.exceptions import BadRequest
 from services.common.health import database_check, service_report
 from services.common.principal import Principal
 from services.reporter import news, site_settings
-from services.reporter.dependencies import Config
+from services.common.dependencies import Config
 from services.reporter.models import EventRecord
 from services.reporter.schemas import NewsChanges, NewsFields, parse
 

@@ -20,7 +20,7 @@ from services.common.principal import Principal
 from services.common.storage import Storage
 from services.samples import audit, file_sources, files, sample_sets, storage_guard, tags
 from services.samples.access import load_set
-from services.samples.dependencies import Config
+from services.common.dependencies import Config
 from services.samples.outbox import Outbox
 
 log = logging.getLogger(__name__)

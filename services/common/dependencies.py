@@ -1,4 +1,5 @@
-"""nameko dependencies of the reporter service."""
+"""nameko dependencies shared by every service besides Database (db.py), Storage (storage.py) and
+EventPublisher (events.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from services.common.config import Settings
 
 
 class Config(DependencyProvider):
-    """``self.settings``: the :class:`Settings` read once when the service container starts."""
+    """``self.settings``: the :class:`Settings` read once when the service container starts (or given, in tests)."""
 
     def __init__(self, settings: Settings | None = None):
         self.settings = settings
