@@ -199,7 +199,8 @@ def create_sample(sample_set_id: int, body: CreateSampleBody):
     ``id``; upload the file next with ``PUT /api/v1/samples/{id}/file``."""
     set_ids = [sample_set_id] + [i for i in body.also_in_sets if i != sample_set_id]
     sampling_date = body.sampling_date.isoformat() if body.sampling_date else None
-    return call_as_user("samples", "create_sample", set_ids, body.filename, sampling_date, body.info)
+    return call_as_user("samples", "create_sample", set_ids, body.filename, sampling_date, body.info,
+                        body.filename2, None, None, None, body.pre_process_id)
 
 
 @operation(bp, "/samples/<int:sample_id>", "GET", summary="One sample (file name, size, state, sets)", tag=TAG,
@@ -241,7 +242,7 @@ def upload_sample_file(sample_id: int, query: UploadQuery):
     if announced is not None and announced > limit:
         raise TooLarge(f"the file ({announced} bytes) is larger than the limit of {limit} bytes",
                        {"limit": limit, "size": announced})
-    target = call_as_user("samples", "begin_upload", sample_id, 1)
+    target = call_as_user("samples", "begin_upload", sample_id, query.file_number)
     store = object_store()
     bucket, key = target.get("bucket") or store.buckets["sequences"], target["object_key"]
     filename = target.get("filename") or f"sample-{sample_id}"
@@ -268,7 +269,7 @@ def upload_sample_file(sample_id: int, query: UploadQuery):
     log.info("sample %s: stored %s bytes at %s/%s", sample_id, stored.size, bucket, key)
     # a gzip problem found here in a file the samples service reads whole is found there again (same checker), and
     # answered and audited there
-    return call_as_user("samples", "complete_upload", sample_id, key, stored.size, stored.sha256)
+    return call_as_user("samples", "complete_upload", sample_id, key, stored.size, stored.sha256, query.file_number)
 
 
 def _delete_quietly(store: ObjectStore, bucket: str, key: str) -> None:

@@ -214,6 +214,10 @@ class CreateSampleBody(Request):
     info: str = Field("", max_length=10000)
     also_in_sets: list[int] = Field(default_factory=list, max_length=100,
                                     description="other sets that hold this sample (a run, a generic set)")
+    filename2: str | None = Field(None, min_length=1, max_length=400,
+                                  description="R2 file name of a paired-end sample (upload it with file_number=2)")
+    pre_process_id: int | None = Field(None, ge=1, le=MAX_ID,
+                                       description="pre-process merging R1/R2 before analysis (GET /pre_processes)")
 
 
 class UpdateSampleBody(Request):
@@ -228,6 +232,7 @@ class UpdateSampleBody(Request):
 class UploadQuery(Request):
     filename: str | None = Field(None, min_length=1, max_length=400,
                                  description="original file name (or the X-Filename header)")
+    file_number: int = Field(1, ge=1, le=2, description="1, or 2 for the R2 file of a paired-end sample")
 
 
 class DeleteSampleQuery(Request):
