@@ -12,8 +12,8 @@ Buckets by role (names from configuration): ``sequences`` (uploaded FASTQ/FASTA)
             stored = self.storage.put_stream(self.storage.buckets["sequences"], key, fileobj)
             stored.size, stored.sha256
 
-Uploads use multipart with ``part_size`` parts (16 MiB by default) when the length is unknown; at most one part is
-in memory at a time. Downloads are read in chunks from the HTTP response.
+Uploads use multipart with ``part_size`` parts (16 MiB by default; see :func:`part_size_for`) when the length is
+unknown; at most one part is in memory at a time. Downloads are read in chunks from the HTTP response.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 MIB = 1024 * 1024
 #: Default multipart part size (S3 minimum is 5 MiB; 16 MiB parts allow files up to 160 GB with 10 000 parts).
 DEFAULT_PART_SIZE = 16 * MIB
+#: S3's smallest multipart part (all but the last) and its largest part count.
+MIN_PART_SIZE = 5 * MIB
+MAX_PARTS = 10_000
 #: Default chunk size when reading objects.
 DEFAULT_CHUNK_SIZE = 1 * MIB
 
@@ -47,6 +50,14 @@ class ObjectNotFound(NotFound):
     """The object (or its bucket) does not exist."""
 
     code = "object_not_found"
+
+
+def part_size_for(max_bytes: int) -> int:
+    """The smallest multipart part size (bytes, a whole number of MiB, >= S3's 5 MiB minimum) with which an
+    upload of up to ``max_bytes`` bytes fits in S3's 10 000 parts. Smaller parts keep less of a streamed upload in
+    memory (the minio client holds about three copies of a part while it sends it): 5 MiB up to 48 GiB."""
+    needed = -(-max(max_bytes, 1) // MAX_PARTS)
+    return max(MIN_PART_SIZE, -(-needed // MIB) * MIB)
 
 
 @dataclass(frozen=True)

@@ -94,3 +94,13 @@ def test_delete_and_presigned_get(object_store):
     assert requests.get(url.replace("Signature=", "Signature=0"), timeout=10).status_code == 403
     object_store.delete(bucket, "unit/p.txt")
     assert object_store.exists(bucket, "unit/p.txt") is False
+
+
+def test_part_size_for_keeps_parts_small_but_within_s3s_part_count():
+    from services.common.storage import MAX_PARTS, MIB, MIN_PART_SIZE, part_size_for
+
+    assert part_size_for(0) == MIN_PART_SIZE
+    assert part_size_for(20 * 1024 * MIB) == 5 * MIB          # the default upload limit (20 GiB)
+    for limit in (48 * 1024 * MIB, 49 * 1024 * MIB, 200 * 1024 * MIB, 5 * 1024 ** 4):
+        size = part_size_for(limit)
+        assert size % MIB == 0 and size * MAX_PARTS >= limit and (size - MIB) * MAX_PARTS < limit
