@@ -17,7 +17,6 @@ import argparse
 import importlib
 import json
 import pkgutil
-import subprocess
 import sys
 
 import services.common  # noqa: F401  (silences eventlet's import warning)
@@ -86,7 +85,9 @@ def run_analyze(argv: list[str]) -> int:
 
 def run_germline(argv: list[str]) -> int:
     """``repseq germline ARGS`` = ``python -m vdj.germline ARGS`` (build, import-imgt, import-special, info)."""
-    return subprocess.call([sys.executable, "-m", "vdj.germline", *argv])
+    from vdj.germline_build import cli  # lazy, as for analyze
+
+    return cli(argv, prog="repseq germline")
 
 
 def cmd_migrate(args) -> int:

@@ -533,9 +533,10 @@ def import_special(files: list[str | os.PathLike], dest_dir=None, species: str =
 
 # --- command line -------------------------------------------------------------------------------
 
-def cli(argv: list[str] | None = None) -> int:
-    """Command line of ``python -m vdj.germline``."""
-    parser = argparse.ArgumentParser(prog="python -m vdj.germline",
+def cli(argv: list[str] | None = None, prog: str = "python -m vdj.germline") -> int:
+    """Command line of ``python -m vdj.germline`` (``prog``: the name its help and errors give, e.g.
+    ``repseq germline``)."""
+    parser = argparse.ArgumentParser(prog=prog,
                                      description="Build, import and inspect the germline database.")
     sub = parser.add_subparsers(dest="command", required=True)
     p_build = sub.add_parser("build", help="build from the GenAIRR package data")

@@ -55,6 +55,7 @@ def test_analyze_reports_a_bad_option_under_its_own_name():
 def test_germline_accepts_help_and_options_first():
     result = repseq("germline", "--help")
     assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: repseq germline ")
     assert "build" in result.stdout and "info" in result.stdout
     info = repseq("germline", "info", "--species", "homo-sapiens")
     assert info.returncode == 0, info.stderr
