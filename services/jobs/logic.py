@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 RESULT_PREFIX = "results"
 #: Where a pre-process writes its merged file in the sequences bucket.
 PRE_PROCESS_PREFIX = "pre-process"
+#: Longest mounted-file path a job can hold (``job.input_key`` / ``input_key2``).
+MAX_INPUT_PATH = 1024
 
 
 # -- serialisation -----------------------------------------------------------------------------------------------
@@ -186,18 +188,40 @@ class Launched:
     events: list[tuple[str, dict]] = field(default_factory=list)
 
 
-def _sample_input(sample: dict) -> tuple[str, str, str]:
-    """``(bucket, key, name)`` of a sample's stored file, or NoInputFile. A file of a mounted directory has an
-    empty bucket and its absolute path as key (workers must see the same mount)."""
-    if sample.get("source") == "mounted" and sample.get("source_path"):
-        path = sample["source_path"]
-        return "", path, sample.get("filename") or path.rsplit("/", 1)[-1]
+@dataclass(frozen=True)
+class SampleInput:
+    """Where a job reads a sample's file(s): ``mounted`` files are absolute paths (``key``, ``key2``) the workers
+    read in place (they must see the same mount; the job's bucket is then ""), else object keys of ``bucket`` (""
+    when the sample does not say: the sequences bucket). ``key2`` is the R2 file of a pair (None for a single
+    file); both files of a pair are in the same place."""
+
+    mounted: bool
+    bucket: str
+    key: str
+    name: str
+    key2: str | None = None
+
+
+def sample_input(sample: dict) -> SampleInput:
+    """The :class:`SampleInput` of a sample dict from ``samples.get_sample``: its mounted file(s)
+    (``source_path``, ``source_path2``) or its stored object(s) (``object_key``, ``object_key2``). Raises
+    NoInputFile when it has no file yet or its raw file was deleted."""
+    sample_id = sample.get("id")
+    if sample.get("source") == "mounted":
+        path = sample.get("source_path")
+        if not path or sample.get("status") == "raw_deleted":
+            raise NoInputFile(f"sample {sample_id} has no sequence file any more (raw file deleted)",
+                              {"sample_id": sample_id})
+        if max(len(path), len(sample.get("source_path2") or "")) > MAX_INPUT_PATH:
+            raise NoInputFile(f"the path of a mounted file of sample {sample_id} is longer than {MAX_INPUT_PATH} "
+                              f"characters: jobs cannot read it", {"sample_id": sample_id})
+        return SampleInput(True, "", path, sample.get("filename") or path.rsplit("/", 1)[-1],
+                           sample.get("source_path2") or None)
     key = sample.get("object_key")
-    bucket = sample.get("bucket")
     if not key:
-        raise NoInputFile(f"sample {sample.get('id')} has no stored sequence file yet", {"sample_id": sample.get("id")})
+        raise NoInputFile(f"sample {sample_id} has no stored sequence file yet", {"sample_id": sample_id})
     name = sample.get("filename") or sample.get("original_filename") or key.rsplit("/", 1)[-1]
-    return bucket or "", key, name
+    return SampleInput(False, sample.get("bucket") or "", key, name, sample.get("object_key2") or None)
 
 
 def latest_pre_process_job(session: Session, sample_id: int) -> Job | None:
@@ -206,12 +230,16 @@ def latest_pre_process_job(session: Session, sample_id: int) -> Job | None:
 
 
 def needs_pre_process(session: Session, sample: dict) -> bool:
-    """True when ``sample`` is an R1/R2 pair whose current files have no pre-process job yet (never run, or the
-    files were replaced since)."""
-    if not sample.get("object_key2"):
+    """True when ``sample`` is an R1/R2 pair (uploaded, or mounted with ``source_path2``) whose current files
+    have no pre-process job yet (never run, or the files were replaced since)."""
+    try:
+        files = sample_input(sample)
+    except NoInputFile:
+        return False    # create_job says why
+    if not files.key2:
         return False
     pre = latest_pre_process_job(session, int(sample["id"]))
-    return pre is None or pre.input_key != sample.get("object_key") or pre.input_key2 != sample.get("object_key2")
+    return pre is None or pre.input_key != files.key or pre.input_key2 != files.key2
 
 
 def create_job(session: Session, principal: Principal, settings, *, kind: str, sample: dict,
@@ -221,13 +249,14 @@ def create_job(session: Session, principal: Principal, settings, *, kind: str, s
     job is active. Analysis jobs of a sample with a pre-process wait (PENDING) for it, use its merged file, and
     fail at once with the pre-process's reason if it failed."""
     sample_id = int(sample["id"])
-    bucket, key, name = _sample_input(sample)
+    files = sample_input(sample)
     other_id = config.id if config is not None else (pre_process.id if pre_process is not None else None)
     job = Job(kind=kind, sample_id=sample_id, sample_set_id=sample_set_id,
               config_id=config.id if config is not None else None,
               pre_process_id=pre_process.id if pre_process is not None else None,
               state=states.PENDING, active_key=states.active_key(kind, sample_id, other_id, grep_reads),
-              input_bucket=bucket or sequences_bucket, input_key=key, input_name=name,
+              input_bucket="" if files.mounted else files.bucket or sequences_bucket,
+              input_key=files.key, input_name=files.name,
               grep_reads=grep_reads, created_by=principal.user_id,
               time_limit_s=(config.time_limit_s if config is not None and config.time_limit_s else
                             settings.job_time_limit),
@@ -235,15 +264,15 @@ def create_job(session: Session, principal: Principal, settings, *, kind: str, s
                                settings.job_memory_mb),
               max_attempts=settings.job_max_attempts)
     if kind == states.PRE_PROCESS:
-        if not sample.get("object_key2"):
+        if not files.key2:
             raise NoInputFile(f"sample {sample_id} has no second file (R2) to pre-process", {"sample_id": sample_id})
-        job.input_key2 = sample["object_key2"]
+        job.input_key2 = files.key2
         job.program, job.command = "pre_process", pre_process.command
     else:
         job.program, job.command = config.program, config.command
     launched = Launched(job=job)
     waiting_reason = None
-    if kind != states.PRE_PROCESS and sample.get("object_key2"):
+    if kind != states.PRE_PROCESS and files.key2:
         pre = latest_pre_process_job(session, sample_id)
         if pre is not None and pre.state in states.ACTIVE:
             waiting_reason = f"waiting for pre-process job {pre.id}"
@@ -375,11 +404,12 @@ def job_started(session: Session, settings, job_id: int, token: str, info: Worke
 
 
 def job_finished(session: Session, job_id: int, token: str, info: WorkerInfo, outcome: Outcome,
-                 ) -> tuple[dict, list[tuple[str, dict]], list[Job]]:
+                 sequences_bucket: str) -> tuple[dict, list[tuple[str, dict]], list[Job]]:
     """Record a worker's outcome. Returns ``(reply, events, jobs to publish)``; the reply is
     ``{"stored": True, "result_id"}`` or ``{"stored": False, "reason"}`` (stale report: the worker must
     delete the objects it stored and acknowledge). A COMPLETED pre-process releases the sample's waiting
-    analyses (returned as jobs to publish); a failed one fails them."""
+    analyses (returned as jobs to publish; they read its merged file, ``output_key`` in ``sequences_bucket``);
+    a failed one fails them."""
     events: list[tuple[str, dict]] = []
     to_publish: list[Job] = []
     job = session.get(Job, job_id, with_for_update=True)
@@ -420,22 +450,27 @@ def job_finished(session: Session, job_id: int, token: str, info: WorkerInfo, ou
             job.output_key = outcome.log_key
         events.append(failed_event(job))
     if job.kind == states.PRE_PROCESS:
-        released, more = release_waiting(session, job)
+        released, more = release_waiting(session, job, sequences_bucket)
         to_publish += released
         events += more
     return reply, events, to_publish
 
 
-def release_waiting(session: Session, pre: Job) -> tuple[list[Job], list[tuple[str, dict]]]:
-    """The pre-process job ``pre`` ended: its sample's PENDING analyses use its merged file (returned, to be
-    queued) or, if it did not complete, fail with its reason (events returned)."""
+def release_waiting(session: Session, pre: Job, sequences_bucket: str | None = None,
+                    ) -> tuple[list[Job], list[tuple[str, dict]]]:
+    """The pre-process job ``pre`` ended: its sample's PENDING analyses use its merged file (``pre.output_key``
+    in ``sequences_bucket``, required when ``pre`` COMPLETED; returned, to be queued) or, if it did not
+    complete, fail with its reason (events returned). The analyses of a mounted pair read the merged file from
+    the store too, not from the mounted directory."""
+    if pre.state == states.COMPLETED and not sequences_bucket:
+        raise ValueError("release_waiting: the bucket of the merged file is needed")
     to_publish: list[Job] = []
     events: list[tuple[str, dict]] = []
     waiting = session.scalars(select(Job).where(Job.sample_id == pre.sample_id, Job.state == states.PENDING,
                                                 Job.kind != states.PRE_PROCESS)).all()
     for other in waiting:
         if pre.state == states.COMPLETED:
-            other.input_bucket, other.input_key = other.input_bucket, pre.output_key
+            other.input_bucket, other.input_key = sequences_bucket, pre.output_key
             other.input_name = pre.output_key.rsplit("/", 1)[-1]
             other.reason = ""
             to_publish.append(other)

@@ -384,7 +384,8 @@ class JobsService:
         and dispatches ``analysis.completed`` / ``analysis.failed``. Returns ``{"stored": bool, ...}``; the worker
         acknowledges the message only after this returns."""
         reply, events, to_publish = logic.job_finished(self.db, int(job_id), str(token),
-                                                       parse(WorkerInfo, worker), parse(Outcome, outcome))
+                                                       parse(WorkerInfo, worker), parse(Outcome, outcome),
+                                                       self.settings.bucket_sequences)
         self.db.commit()
         self._emit(events)
         self._queue(to_publish)

@@ -282,13 +282,15 @@ class Worker:
         files: dict[str, Path] = {}
         try:
             source = spec["input"]
+            pair = spec["kind"] == "pre_process"
             input_path = in_dir / _safe_name(source.get("name") or source["key"].rsplit("/", 1)[-1])
-            self._fetch(source["bucket"], source["key"], input_path)
-            if spec["kind"] == "pre_process":
+            self._fetch(source["bucket"], source["key"], input_path, "first file (R1)" if pair else "sequence file")
+            if pair:
+                # both files of a pair come from the same place: two objects, or two files of a mounted directory
                 if not source.get("key2"):
                     return RunOutcome("FAILED", "the sample has no second file (R2)")
                 second = in_dir / ("R2-" + _safe_name(source["key2"].rsplit("/", 1)[-1]))
-                self._fetch(source["bucket"], source["key2"], second)
+                self._fetch(source["bucket"], source["key2"], second, "second file (R2)")
                 merged = out_dir / _merged_name(input_path.name, second.name)
                 argv = programs.pre_process_argv(spec["command"], input_path, second, merged)
                 state, reason = self._run(argv, spec, log_path, workdir)
@@ -342,12 +344,22 @@ class Worker:
             log.exception("job %s failed in the worker", spec["job_id"])
             return RunOutcome("FAILED", f"worker error: {type(error).__name__}: {error}", files)
 
-    def _fetch(self, bucket: str, key: str, path: Path) -> None:
-        """Stream ``bucket/key`` into ``path``; an empty bucket means a file of a mounted directory (linked)."""
+    def _fetch(self, bucket: str, key: str, path: Path, what: str = "sequence file") -> None:
+        """Stream ``bucket/key`` into ``path``. An empty bucket means a file of a mounted directory: ``key`` is its
+        absolute path, linked after checking it is a regular file this worker can read; otherwise ProgramError
+        saying which file (``what``, e.g. "second file (R2)") by its name only (the directory's root is shown to
+        administrators only, the reason to every reader of the set)."""
         if not bucket:
-            if not Path(key).is_file():
-                raise programs_error(f"mounted file {key} is not readable on worker {self.hostname}")
-            path.symlink_to(key)
+            mounted = Path(key)
+            try:
+                if not mounted.is_file():
+                    raise FileNotFoundError(key)
+                with open(mounted, "rb") as handle:
+                    handle.read(1)
+            except OSError:
+                raise programs_error(f"the {what} of the sample, {mounted.name}, is missing from its mounted "
+                                     f"directory or not readable on worker {self.hostname}") from None
+            path.symlink_to(mounted)
             return
         with open(path, "wb") as handle:
             self.store.download_to(bucket, key, handle)

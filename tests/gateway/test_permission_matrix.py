@@ -122,12 +122,6 @@ def found_only_with_anon(world: World, role: str, api, response) -> None:
     assert (world.ids["sample_set_id"] in found) == (role in ("owner", "admin")), (role, found)
 
 
-def refused_for_input_only(world: World, role: str, api, response) -> None:
-    """A 409 of an allowed role came from the input check, after the permission check."""
-    if role in ("owner", "admin") and response.status_code == 409:
-        assert response.json()["error"]["code"] == "no_input_file", response.text
-
-
 def new_password_body(world: World, role: str) -> dict:
     new = strong_password()
     world.info[f"new_password:{role}"] = new
@@ -289,13 +283,11 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
         "name": w.unique("matrix-pre"), "command": "cat &file1& &file2& > &result&"}),
     ("GET", "/api/v1/workers"): Case(ADMIN_ONLY),
     ("POST", "/api/v1/jobs/grep_reads"): Case(LAB_RIGHT, body=grep_body),
-    # allowed roles pass the permission check and reach the input check: a mounted R1/R2 pair is refused there
-    # (409 no_input_file: jobs wants an uploaded R2, services/jobs/logic.py create_job) and the REST API cannot
-    # upload an R2; test_pre_process_of_another_sets_sample_is_refused launches one made over RPC
+    # allowed roles merge a fresh mounted R1/R2 pair (the workers read both files in place); the others are
+    # refused on lab A's single-file sample before any input check
     ("POST", "/api/v1/jobs/pre_process"): Case(
-        rule(owner=frozenset({201, 409}), admin=frozenset({201, 409})), after=refused_for_input_only,
-        body=lambda w, r: ({**w.fresh_paired_sample(), "pre_process_id": w.ids["pre_process_id"]}
-                           if r in ("owner", "admin") else pre_process_body(w, r))),
+        LAB_RIGHT, body=lambda w, r: ({**w.fresh_paired_sample(), "pre_process_id": w.ids["pre_process_id"]}
+                                      if r in ("owner", "admin") else pre_process_body(w, r))),
     # -- fused results and saved analyses ---------------------------------------------------------------------
     ("GET", RESULT): Case(READ),
     ("GET", RESULT + "/clones"): Case(READ),
