@@ -61,8 +61,9 @@ def object_store() -> ObjectStore:
 
 #: ``samples.complete_upload`` reads stored files up to this size whole (every record, gzip CRC and length, the
 #: decompression ratio: its docstring and docs/samples.md); beyond it only their first records. The gateway's own
-#: gzip verdict decides for the bigger files only, so that the service's verdict (and its ``upload_rejected``
-#: audit entry) stays the one for the files it reads whole. tests/gateway/test_upload_body.py keeps the two equal.
+#: gzip verdict decides for the bigger files only (and has ``samples.reject_upload`` write the ``upload_rejected``
+#: audit entry), so that the service's verdict and entry stay the ones for the files it reads whole.
+#: tests/gateway/test_upload_body.py keeps the two equal.
 SAMPLES_FULL_CHECK_BYTES = 64 * 1024 * 1024
 
 
@@ -237,7 +238,8 @@ def upload_sample_file(sample_id: int, query: UploadQuery):
     content is not FASTA/FASTQ (one code per problem: ``empty_file``, ``corrupt_gzip``, ...) or the body ended
     before its Content-Length or is malformed (``incomplete_body``); 408 if the client stalled. The key comes from
     ``samples.begin_upload``, which also checks the ``upload`` right before any byte is stored; a refused attempt
-    is deleted and never recorded."""
+    is deleted and never recorded as the sample's file. Content refusals by ``complete_upload``, and this gateway's
+    gzip verdict on files over 64 MiB (``samples.reject_upload``), are in the sample's audit trail."""
     require_principal()
     limit = max_upload_bytes()
     announced = request.content_length
@@ -262,6 +264,10 @@ def upload_sample_file(sample_id: int, query: UploadQuery):
         gzip_error = gzip_check.finish()
         if gzip_error is not None and stored.size > SAMPLES_FULL_CHECK_BYTES:
             gzip_error.details.setdefault("sample_id", sample_id)
+            # the samples service does not read this file whole: it records the refusal in the audit trail here
+            # (the upload right checked again), as complete_upload does for the files it refuses itself
+            call_as_user("samples", "reject_upload", sample_id, query.file_number, key, gzip_error.code,
+                         gzip_error.message)
             raise gzip_error
     except Exception:
         # the attempt is not recorded (complete_upload is never called for it): its object, if any, goes

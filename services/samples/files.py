@@ -16,6 +16,7 @@ Upload protocol (the gateway streams, this service decides):
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from datetime import date
@@ -35,6 +36,8 @@ from services.samples.models import (AWAITING_UPLOAD, RAW_DELETED, READY, Sample
 from services.samples.outbox import Outbox
 from services.samples.schemas import SampleFields, parse
 from services.samples.validation import DEFAULT_MAX_RECORDS, check_stream, file_type, sanitize_filename
+
+log = logging.getLogger(__name__)
 
 #: Objects up to this size are read whole at ``complete_upload`` (every record, gzip and SHA-256 checksums).
 FULL_CHECK_BYTES = 64 * 1024 * 1024
@@ -276,6 +279,47 @@ def complete_upload(session: Session, principal: Principal, outbox: Outbox, stor
         outbox.publish("sample.uploaded", uploaded_event(sample, principal))
     session.flush()
     return _visible_dict(session, principal, sample)
+
+
+def _file_check_codes() -> frozenset[str]:
+    """The codes of every file-check error (:class:`InvalidSequenceFile` and its subclasses)."""
+    found, todo = set(), [InvalidSequenceFile]
+    while todo:
+        cls = todo.pop()
+        found.add(cls.code)
+        todo += cls.__subclasses__()
+    return frozenset(found)
+
+
+def reject_upload(session: Session, principal: Principal, sample_id, file_number, object_key, code,
+                  message="") -> dict:
+    """Record in the audit trail an upload of file ``file_number`` refused by the gateway itself (files over
+    :data:`FULL_CHECK_BYTES`, whose gzip stream only the gateway reads whole): the ``upload_rejected`` entry
+    :func:`complete_upload` writes for the files it refuses (details ``{"file_number", "code"}``; ``message`` is
+    only logged: file names stay out of the trail). The gateway deletes the object; the sample is unchanged.
+
+    Needs ``upload`` on a set holding the sample (NotFound / PermissionDenied). BadRequest unless ``file_number`` is
+    1 (or 2 for the R2 of a pair), ``object_key`` an upload attempt of this sample (``samples/<id>/...``, not one
+    of its accepted files) and ``code`` the code of a file check (``corrupt_gzip``, ``excessive_compression``, ...).
+    A caller can only record refusals of its own uploads (the entry names it). Returns the audit entry
+    (:func:`services.samples.audit.entry_dict`)."""
+    sample = access.load_sample(session, sample_id, principal, "upload")
+    if isinstance(file_number, bool) or file_number not in (1, 2) or (file_number == 2 and not sample.is_pair):
+        raise BadRequest("file_number must be 1, or 2 for the R2 file of a pair", {"file_number": repr(file_number)})
+    if (not isinstance(object_key, str) or not object_key.startswith(f"samples/{sample.id}/") or ".." in object_key
+            or object_key in (sample.object_key, sample.object_key2)):
+        raise BadRequest(f"the object key is not an upload attempt of sample {sample.id}",
+                         {"sample_id": sample.id, "object_key": repr(object_key)[:200]})
+    if not isinstance(code, str) or code not in _file_check_codes():
+        raise BadRequest("code must be the code of a file check (corrupt_gzip, excessive_compression, ...)",
+                         {"code": repr(code)[:100]})
+    if not isinstance(message, str):
+        raise BadRequest("message must be text")
+    entry = audit.record(session, principal, "upload_rejected", None, sample.id, file_number=file_number, code=code)
+    session.flush()
+    log.info("sample %s: upload of file %s refused by the gateway (%s): %s", sample.id, file_number, code,
+             message[:500])
+    return audit.entry_dict(entry)
 
 
 def _visible_dict(session: Session, principal: Principal, sample: Sample) -> dict:
