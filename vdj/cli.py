@@ -88,7 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="reads kept per window for the consensus (the longest; default: 30)")
     parser.add_argument("-s", "--seed", default=None,
                         help="spaced seed of the k-mer detection, '#' = used, '-' = ignored (default: %s)" % DEFAULT_SEED)
-    parser.add_argument("--threads", type=_positive_int, default=1, help="worker processes (default: 1)")
+    parser.add_argument("--threads", type=_positive_int, default=1,
+                        help="cores to use (default: 1); 2: detection on a second thread, 3 and more: worker processes")
+    parser.add_argument("--batch-size", type=_positive_int, default=4096,
+                        help="reads detected together (default: 4096; memory grows with it)")
     parser.add_argument("--read-assignments", metavar="FILE",
                         help="write a TSV read_id, clone_id, locus, status for every read")
     progress = parser.add_mutually_exclusive_group()
@@ -146,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         max_clones=args.max_clones, evalue=args.e_value, threads=args.threads,
         read_assignments=args.read_assignments, merge_distance=args.merge_distance,
         merge_far_distance=args.merge_far_distance, merge_error_rate=args.error_rate, consensus_reads=args.consensus_reads, progress=args.progress,
+        batch_size=args.batch_size,
         **({"seed": args.seed} if args.seed else {}),
         commandline="python -m vdj " + " ".join(shlex.quote(a) for a in raw_argv))
     try:

@@ -29,6 +29,7 @@ import heapq
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import edlib
 
@@ -153,9 +154,10 @@ class MergeStats:
     error_model: "ErrorModel | None" = None
 
 
-def _blocks(length: int, n_blocks: int) -> list[tuple[int, int]]:
+@lru_cache(maxsize=None)
+def _blocks(length: int, n_blocks: int) -> tuple[tuple[int, int], ...]:
     bounds = [round(i * length / n_blocks) for i in range(n_blocks + 1)]
-    return [(bounds[i], bounds[i + 1]) for i in range(n_blocks)]
+    return tuple((bounds[i], bounds[i + 1]) for i in range(n_blocks))
 
 
 class _HeadIndex:
@@ -174,17 +176,25 @@ class _HeadIndex:
         """Heads sharing a block with ``window`` (at its own place, and also shifted by up to the
         index distance when ``shifted``)."""
         found: set[str] = set()
+        blocks = self.blocks
         length = len(window)
-        d = self.distance if shifted else 0
+        if not shifted:
+            for b, (start, end) in enumerate(_blocks(length, self.n_blocks)):
+                heads = blocks.get((b, window[start:end]))
+                if heads:
+                    found.update(heads)
+            return found
+        d = self.distance
         for b, (start, end) in enumerate(_blocks(length, self.n_blocks)):
             size = end - start
-            for shift in range(-d, d + 1):
-                s = start + shift
-                if 0 <= s and s + size <= length:
-                    found.update(self.blocks.get((b, window[s:s + size]), ()))
+            for s in range(max(0, start - d), min(start + d, length - size) + 1):
+                heads = blocks.get((b, window[s:s + size]))
+                if heads:
+                    found.update(heads)
         return found
 
 
+@lru_cache(maxsize=65536)
 def _poisson_quantile(mean: float, probability: float = 1 - 1e-6) -> int:
     """Smallest k with P(X <= k) >= probability for X ~ Poisson(mean)."""
     term = math.exp(-mean)

@@ -2,8 +2,8 @@
 
 :func:`analyze` is the library entry (the CLI is a thin wrapper). Reads are streamed in batches;
 each batch is encoded and detected by the numba kernel (:mod:`vdj.detect`) and summarised into
-per-window counts and a few reads per window (:func:`process_batch`), either in this process or in
-``threads`` worker processes (fork). Only the window table grows with the input, by the number of
+per-window counts and a few reads per window (:func:`process_batch`), either in this process (with
+``--threads 2``, the kernel on a helper thread) or in ``threads`` worker processes (fork; 3 and more). Only the window table grows with the input, by the number of
 distinct windows. Per-read assignments, when asked for, go to a temporary file and are rewritten
 with the final clone ids at the end.
 """
@@ -163,11 +163,23 @@ def process_batch(sequences: list[str], table: WindowTable, first_number: int = 
     ``first_number``: 0-based number of the first read in the file (ties of the read sample).
     With ``read_names``, returns the per-read assignment lines (``read_id window locus status``).
     """
-    from vdj.detect import detect
-
     ctx = context or _CONTEXT
     codes, offsets = encode_batch(sequences)
-    result = detect(codes, offsets, ctx.index, ctx.window, ctx.multiplier, ctx.evalue)
+    return summarise_batch(sequences, offsets, _detect(codes, offsets, ctx), table, first_number, ctx, read_names)
+
+
+def _detect(codes: np.ndarray, offsets: np.ndarray, ctx: _Context):
+    """The numba detection kernel on an encoded batch (releases the GIL: runs on helper threads)."""
+    from vdj.detect import detect
+
+    return detect(codes, offsets, ctx.index, ctx.window, ctx.multiplier, ctx.evalue)
+
+
+def summarise_batch(sequences: list[str], offsets: np.ndarray, result, table: WindowTable, first_number: int,
+                    ctx: _Context, read_names: list[str] | None = None) -> BatchOutcome:
+    """Count a detected batch (``result``: :class:`vdj.detect.DetectionResult`) into statistics and add its
+    segmented reads, forward-oriented, to ``table`` by window. Counting is vectorised; only the segmented reads
+    are visited in Python (the part of a run that holds the GIL)."""
     stats = RunStatistics()
     lengths = np.diff(offsets)
     status = result.status
@@ -185,47 +197,55 @@ def process_batch(sequences: list[str], table: WindowTable, first_number: int = 
         else:
             stats.reasons[STATUS_NAMES[code]] += n
             stats.reason_lengths[STATUS_NAMES[code]] += total_length
+    segmented = np.flatnonzero(status == SEG)
+    if len(segmented):
+        seg_lengths = lengths[segmented]
+        seg_systems = result.system[segmented]
+        minus = result.strand[segmented] != 0
+        stats.segmented_minus = int(minus.sum())
+        stats.segmented_minus_length = int(seg_lengths[minus].sum())
+        stats.segmented_plus = len(segmented) - stats.segmented_minus
+        stats.segmented_plus_length = int(seg_lengths.sum()) - stats.segmented_minus_length
+        changed = result.window_length[segmented] != ctx.window
+        stats.changed_window = int(changed.sum())
+        stats.changed_window_length = int(seg_lengths[changed].sum())
+        per_system_reads = np.bincount(seg_systems, minlength=len(system_names))
+        per_system_bases = np.bincount(seg_systems, weights=seg_lengths, minlength=len(system_names))
+        for system in np.flatnonzero(per_system_reads).tolist():
+            stats.per_system[system_names[system]] = int(per_system_reads[system])
+            stats.per_system_length[system_names[system]] = int(per_system_bases[system])
     lines = [] if read_names is not None else None
-    full = ctx.window
+    add = table.add
+    if lines is None:
+        # only the segmented reads, in file order
+        for i, system, strand, start, wlen in zip(segmented.tolist(), result.system[segmented].tolist(),
+                                                  result.strand[segmented].tolist(),
+                                                  result.window_start[segmented].tolist(),
+                                                  result.window_length[segmented].tolist()):
+            read = sequences[i].upper()
+            if strand:
+                read = reverse_complement(read)
+            add(read[start:start + wlen], system, len(read), first_number + i, read, start)
+        return BatchOutcome(0, stats, "")
     systems = result.system.tolist()
     strands = result.strand.tolist()
     starts = result.window_start.tolist()
     wlengths = result.window_length.tolist()
-    status_list = status.tolist()
-    per_system = stats.per_system
-    per_system_length = stats.per_system_length
-    add = table.add
-    for i, sequence in enumerate(sequences):
-        code = status_list[i]
+    for i, code in enumerate(status.tolist()):
         if code != SEG:
-            if lines is not None:
-                system = systems[i]
-                locus = loci[system] if system >= 0 and code == UNSEG_TOO_SHORT_W else ""
-                lines.append(f"{_read_id(read_names[i])}\t\t{locus}\t{STATUS_NAMES[code]}\n")
+            system = systems[i]
+            locus = loci[system] if system >= 0 and code == UNSEG_TOO_SHORT_W else ""
+            lines.append(f"{_read_id(read_names[i])}\t\t{locus}\t{STATUS_NAMES[code]}\n")
             continue
         system = systems[i]
-        read = sequence.upper()
-        length = len(read)
+        read = sequences[i].upper()
         if strands[i]:
             read = reverse_complement(read)
-            stats.segmented_minus += 1
-            stats.segmented_minus_length += length
-        else:
-            stats.segmented_plus += 1
-            stats.segmented_plus_length += length
-        name = system_names[system]
-        per_system[name] = per_system.get(name, 0) + 1
-        per_system_length[name] = per_system_length.get(name, 0) + length
         start = starts[i]
-        wlen = wlengths[i]
-        if wlen != full:
-            stats.changed_window += 1
-            stats.changed_window_length += length
-        window = read[start:start + wlen]
-        add(window, system, length, first_number + i, read, start)
-        if lines is not None:
-            lines.append(f"{_read_id(read_names[i])}\t{window}\t{loci[system]}\tSEG\n")
-    return BatchOutcome(0, stats, "".join(lines) if lines is not None else "")
+        window = read[start:start + wlengths[i]]
+        add(window, system, len(read), first_number + i, read, start)
+        lines.append(f"{_read_id(read_names[i])}\t{window}\t{loci[system]}\tSEG\n")
+    return BatchOutcome(0, stats, "".join(lines))
 
 
 def _read_id(name: str) -> str:
@@ -335,7 +355,9 @@ def analyze(input_path: str | os.PathLike, options: AnalysisOptions | None = Non
 
     completed = False
     try:
-        if options.threads > 1:
+        if options.threads == 2:
+            _run_threaded(path, options, table, accept, want_names)
+        elif options.threads > 2:
             _run_workers(path, options, table, accept, want_names)
         else:
             for batch_number, batch in enumerate(read_batches(path, options.batch_size)):
@@ -394,8 +416,40 @@ def analyze(input_path: str | os.PathLike, options: AnalysisOptions | None = Non
         germlines=germlines, systems=systems, diversity=diversity, run_timestamp=run_timestamp, merge=merge)
 
 
+def _run_threaded(path: Path, options: AnalysisOptions, table: WindowTable, accept, want_names: bool) -> None:
+    """``--threads 2``: the detection kernel (about half the work of a run; numba, GIL released) on a helper
+    thread while the main thread reads, encodes and summarises the batches before and after it. One process, one
+    window table: no batch is copied between processes and no table merged, and the result is the one of
+    ``--threads 1``. (With more threads the Python half would be the bottleneck: :func:`_run_workers`.)"""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    ctx = _CONTEXT
+    in_flight: deque = deque()
+
+    def finish_oldest() -> None:
+        index, batch, offsets, future = in_flight.popleft()
+        outcome = summarise_batch(batch.sequences, offsets, future.result(), table, batch.first_index, ctx,
+                                  batch.names if want_names else None)
+        outcome.index = index
+        accept(outcome)
+
+    with ThreadPoolExecutor(max_workers=options.threads - 1, thread_name_prefix="vdj-detect") as pool:
+        try:
+            for index, batch in enumerate(read_batches(path, options.batch_size)):
+                codes, offsets = encode_batch(batch.sequences)
+                in_flight.append((index, batch, offsets, pool.submit(_detect, codes, offsets, ctx)))
+                if len(in_flight) > options.threads:   # one batch detected while the next is read
+                    finish_oldest()
+            while in_flight:
+                finish_oldest()
+        finally:
+            for *_, future in in_flight:   # bad input: do not wait for batches nobody will count
+                future.cancel()
+
+
 def _run_workers(path: Path, options: AnalysisOptions, table: WindowTable, accept, want_names: bool) -> None:
-    """Stream the batches of ``path`` to ``options.threads - 1`` forked worker processes, each with
+    """``--threads 3`` and more: stream the batches of ``path`` to ``options.threads - 1`` forked worker processes, each with
     its own window table (merged into ``table`` at the end); the main process reads the file and
     detects a batch itself whenever the workers are busy (their queue is full), so that
     ``--threads N`` uses N processes in all."""

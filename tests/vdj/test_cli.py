@@ -146,13 +146,18 @@ def test_vidjil_file_loads_like_the_format_examples(demo_run):
     assert ours["germlines"]["species_taxon_id"] == 9606
 
 
-def test_real_reads_reverse_strand_gzip_and_threads(tmp_path):
+@pytest.mark.parametrize("threads", ["2", "3"])   # 2: detection kernel on a thread; 3+: worker processes
+def test_real_reads_reverse_strand_gzip_and_threads(tmp_path, threads):
     gz = tmp_path / "spl.fastq.gz"
     gz.write_bytes(gzip.compress(REAL.read_bytes()))
     one = _run(gz, "-o", tmp_path / "one", "-z", "5", "--read-assignments", tmp_path / "one.tsv")
-    two = _run(gz, "-o", tmp_path / "two", "-z", "5", "--threads", "2", "--read-assignments", tmp_path / "two.tsv")
+    two = _run(gz, "-o", tmp_path / "two", "-z", "5", "--threads", threads, "--read-assignments", tmp_path / "two.tsv",
+               "--batch-size", "100")
     assert one.returncode == 0 and two.returncode == 0, one.stderr + two.stderr
     assert (tmp_path / "one.tsv").read_text() == (tmp_path / "two.tsv").read_text()
+    ours, theirs = (json.loads((tmp_path / d / "spl.vidjil").read_text()) for d in ("one", "two"))
+    assert [(c["id"], c["reads"]) for c in ours["clones"]] == [(c["id"], c["reads"]) for c in theirs["clones"]]
+    assert ours["reads"] == theirs["reads"]
     document = json.loads((tmp_path / "one" / "spl.vidjil").read_text())
     assert document["reads"]["total"] == [1468]
     assert document["reads"]["segmented"][0] >= 1460
@@ -238,11 +243,12 @@ def test_warm_up_compiles_once(tmp_path):
     assert {p.name for p in (tmp_path / "numba").rglob("*.nbc")} == cached
 
 
-def test_bad_record_with_threads_stops_the_workers(tmp_path):
+@pytest.mark.parametrize("threads", ["2", "3"])
+def test_bad_record_with_threads_stops_the_workers(tmp_path, threads):
     good = "".join(f"@r{i}\n{'ACGT' * 40}\n+\n{'I' * 160}\n" for i in range(30_000))
     path = tmp_path / "bad.fastq"
     path.write_text(good + "@broken\nACGT\n+\nII\n")
-    result = _run(path, "-o", tmp_path / "out", "--threads", "2")
+    result = _run(path, "-o", tmp_path / "out", "--threads", threads)
     assert result.returncode == 2 and "record 30001" in result.stderr and "Traceback" not in result.stderr
 
 
