@@ -395,6 +395,13 @@ def analyze(input_path: str | os.PathLike, options: AnalysisOptions | None = Non
     diversity = _diversity(clones, system_names)
     stats.seconds_clustering = time.perf_counter() - t0
 
+    writer = None
+    if options.read_assignments is not None and options.threads > 1:
+        # the per-read file is rewritten by a forked copy of this process while this one designates the clones
+        writer = multiprocessing.get_context("fork").Process(
+            target=_finish_assignments, args=(assignment_file.name, options.read_assignments, assignment),
+            name="vdj-assignments", daemon=True)
+        writer.start()
     t0 = time.perf_counter()
     if designer is None and options.max_designations > 0 and reported:
         from vdj.designation import Designer
@@ -408,7 +415,11 @@ def analyze(input_path: str | os.PathLike, options: AnalysisOptions | None = Non
     _designate_all(results, designer, multiplier, options.threads)
     stats.seconds_designation = time.perf_counter() - t0
 
-    if options.read_assignments is not None:
+    if writer is not None:
+        writer.join()
+        if writer.exitcode != 0:
+            raise OSError(f"{options.read_assignments}: could not be written (exit code {writer.exitcode}, reason above)")
+    elif options.read_assignments is not None:
         _finish_assignments(assignment_file.name, options.read_assignments, assignment)
     stats.seconds_total = time.perf_counter() - started
     return AnalysisResult(
@@ -417,35 +428,47 @@ def analyze(input_path: str | os.PathLike, options: AnalysisOptions | None = Non
 
 
 def _run_threaded(path: Path, options: AnalysisOptions, table: WindowTable, accept, want_names: bool) -> None:
-    """``--threads 2``: the detection kernel (about half the work of a run; numba, GIL released) on a helper
-    thread while the main thread reads, encodes and summarises the batches before and after it. One process, one
-    window table: no batch is copied between processes and no table merged, and the result is the one of
-    ``--threads 1``. (With more threads the Python half would be the bottleneck: :func:`_run_workers`.)"""
+    """``--threads 2``: the detection kernel (over half the work of a run; numba, GIL released) on a helper
+    thread while the main thread reads, encodes and summarises the batches before and after it; when the main
+    thread would wait for the helper, it detects a batch the helper has not started yet itself, so both cores stay
+    busy whatever the share of the kernel. One process, one window table: no batch is copied between processes and
+    no table merged, and the result is the one of ``--threads 1``. (With more threads the Python part would be the
+    bottleneck: :func:`_run_workers`.)"""
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
     ctx = _CONTEXT
-    in_flight: deque = deque()
+    in_flight: deque[list] = deque()   # [index, batch, codes, offsets, future, result]
 
     def finish_oldest() -> None:
-        index, batch, offsets, future = in_flight.popleft()
-        outcome = summarise_batch(batch.sequences, offsets, future.result(), table, batch.first_index, ctx,
+        oldest = in_flight[0]
+        if oldest[5] is None and not oldest[4].done():
+            # the helper is busy: detect here the latest batch it has not started (the oldest at worst)
+            for item in reversed(in_flight):
+                if item[5] is None and item[4].cancel():
+                    item[5] = _detect(item[2], item[3], ctx)
+                    break
+        index, batch, _, offsets, future, result = in_flight.popleft()
+        if result is None:
+            result = future.result()
+        outcome = summarise_batch(batch.sequences, offsets, result, table, batch.first_index, ctx,
                                   batch.names if want_names else None)
         outcome.index = index
         accept(outcome)
 
+    depth = 2 * options.threads   # batches read ahead: one detecting, the next waiting to be taken by either thread
     with ThreadPoolExecutor(max_workers=options.threads - 1, thread_name_prefix="vdj-detect") as pool:
         try:
             for index, batch in enumerate(read_batches(path, options.batch_size)):
                 codes, offsets = encode_batch(batch.sequences)
-                in_flight.append((index, batch, offsets, pool.submit(_detect, codes, offsets, ctx)))
-                if len(in_flight) > options.threads:   # one batch detected while the next is read
+                in_flight.append([index, batch, codes, offsets, pool.submit(_detect, codes, offsets, ctx), None])
+                if len(in_flight) > depth:
                     finish_oldest()
             while in_flight:
                 finish_oldest()
         finally:
-            for *_, future in in_flight:   # bad input: do not wait for batches nobody will count
-                future.cancel()
+            for item in in_flight:   # bad input: do not wait for batches nobody will count
+                item[4].cancel()
 
 
 def _run_workers(path: Path, options: AnalysisOptions, table: WindowTable, accept, want_names: bool) -> None:
