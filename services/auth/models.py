@@ -7,6 +7,8 @@
 - ``memberships``: user <-> group (the public group needs no rows: every user belongs to it).
 - ``sessions`` / ``api_tokens`` / ``reset_tokens``: only the SHA-256 of each token is stored.
 - ``login_attempts``: recent logins per account and per IP (rate limit shared by every auth process).
+- ``login_locks``: a fixed set of rows (ids 1..``LOGIN_LOCK_STRIPES``) that a login locks, for its account and
+  its IP, while it counts the failures and records its own attempt (concurrent logins are counted one by one).
 - ``password_history``: the hashes of the last passwords (the last 3 are refused on change).
 - ``audit_events``: logins, logouts, failures, impersonation, changes of groups/memberships/capabilities.
 
@@ -137,6 +139,17 @@ class LoginAttempt(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+#: Rows of ``login_locks`` (created by migration ``auth_0003``). A login locks ``1 + crc32(key) % LOGIN_LOCK_STRIPES``
+#: for its account and its IP: unrelated logins rarely share a row, and then only wait a few milliseconds.
+LOGIN_LOCK_STRIPES = 64
+
+
+class LoginLock(Base):
+    __tablename__ = "login_locks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
 class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_occurred_at", "occurred_at"),
@@ -157,4 +170,4 @@ class AuditEvent(Base):
 
 
 __all__ = ["Base", "User", "Group", "GroupCapability", "Membership", "LoginSession", "ApiToken", "ResetToken",
-           "PasswordHistory", "LoginAttempt", "AuditEvent"]
+           "PasswordHistory", "LoginAttempt", "LoginLock", "LOGIN_LOCK_STRIPES", "AuditEvent"]

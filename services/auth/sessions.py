@@ -11,6 +11,11 @@ seconds, the account (the login typed, whether it exists or not) had ``REPSEQ_AU
 since its last success, or the IP had ``REPSEQ_AUTH_LOGIN_MAX_PER_IP`` failures. Refused attempts are audited but
 not counted (a locked account unlocks one window after the last real failure).
 
+The count cannot be beaten by concurrent attempts: :func:`reserve_attempt` locks the ``login_locks`` rows of the
+account and of the IP, counts, and records the attempt as a failure *before* the password is checked, in one
+short committed transaction; a success then turns it into a success (an LDAP outage deletes it). N wrong passwords
+sent at the same moment are thus counted one after the other: at most the limit reach the password check.
+
 Failures never tell whether the account exists: the same error and message, and the same password-hashing time
 (a dummy hash is checked for unknown accounts).
 """
@@ -18,16 +23,18 @@ Failures never tell whether the account exists: the same error and message, and 
 from __future__ import annotations
 
 import random
+import zlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.auth import audit, directory, ldap_login, tokens
 from services.auth.exceptions import (AuthenticationFailed, DirectoryUnavailable, NotFound, PermissionDenied,
                                       TooManyAttempts)
-from services.auth.models import ApiToken, Group, LoginAttempt, LoginSession, Membership, ResetToken, User
+from services.auth.models import (LOGIN_LOCK_STRIPES, ApiToken, Group, LoginAttempt, LoginLock, LoginSession,
+                                  Membership, ResetToken, User)
 from services.auth.passwords import verify_password
 from services.common.config import Settings
 from services.common.models import utcnow
@@ -78,6 +85,35 @@ def check_rate_limit(db: Session, settings: Settings, email: str, ip: str, now: 
             retry = _retry_after(db, LoginAttempt.ip, ip, settings.auth_login_max_per_ip, since, now, window)
             raise TooManyAttempts(f"too many failed logins from your address; try again in {retry} s",
                                   {"retry_after": retry, "scope": "ip"})
+
+
+def _lock_ids(email: str, ip: str) -> list[int]:
+    """The ``login_locks`` rows of an account and of an IP, in the order every login locks them (no deadlock)."""
+    keys = [f"account:{email}"] + ([f"ip:{ip}"] if ip else [])
+    return sorted({1 + zlib.crc32(key.encode()) % LOGIN_LOCK_STRIPES for key in keys})
+
+
+def reserve_attempt(engine, settings: Settings, email: str, ip: str, now: datetime) -> int:
+    """Check the rate limit and record this login as a failed attempt, atomically: the id of the attempt.
+
+    One transaction of its own on ``engine`` (READ COMMITTED, so that the counts see every attempt committed while
+    it waited), committed before the password is checked: it locks the ``login_locks`` rows of the account and of
+    the IP, counts with :func:`check_rate_limit`, and inserts the attempt (``succeeded`` false until the caller
+    proves otherwise). Concurrent logins of one account or IP therefore count one after the other. Raises
+    :class:`TooManyAttempts` (nothing recorded: refused attempts are not counted).
+    """
+    with Session(bind=engine, expire_on_commit=False) as db, db.begin():
+        db.connection(execution_options={"isolation_level": "READ COMMITTED"})
+        wanted = _lock_ids(email, ip)
+        lock = select(LoginLock.id).where(LoginLock.id.in_(wanted)).order_by(LoginLock.id).with_for_update()
+        if len(db.scalars(lock).all()) < len(wanted):  # rows lost (created by migration auth_0003): put them back
+            db.execute(insert(LoginLock).prefix_with("IGNORE"), [{"id": lock_id} for lock_id in wanted])
+            db.scalars(lock).all()
+        check_rate_limit(db, settings, email, ip, now)
+        attempt = LoginAttempt(email=email, ip=ip, succeeded=False, created_at=now)
+        db.add(attempt)
+        db.flush()
+        return attempt.id
 
 
 def _forget_old_attempts(db: Session, settings: Settings, now: datetime) -> None:
@@ -161,15 +197,18 @@ def login(db: Session, settings: Settings, publish, login_name: Any, password: A
     "principal"}``. Raises AuthenticationFailed (401, same message whether or not the account exists),
     TooManyAttempts (429), DirectoryUnavailable (503).
 
-    Failed and refused attempts are committed before the error leaves (they must survive the rollback).
+    Failed and refused attempts are committed before the error leaves (they must survive the rollback). The attempt
+    is counted as a failure before the password is checked (:func:`reserve_attempt`), so concurrent attempts cannot
+    exceed the limit; an error while checking leaves it counted, except an LDAP outage (not the caller's failure).
     """
     email = _clip(login_name, 254).strip().lower()
     ip, user_agent = _clip(ip, 45).strip(), _clip(user_agent, 255)
     password = password if isinstance(password, str) else ""
     now = utcnow()
     _forget_old_attempts(db, settings, now)
+    db.commit()  # the clean-up locks many rows: it must not wait for the password check
     try:
-        check_rate_limit(db, settings, email, ip, now)
+        attempt_id = reserve_attempt(db.get_bind(), settings, email, ip, now)
     except TooManyAttempts as refused:
         audit.record(db, "login_refused", None, email=email, ip=ip, user_agent=user_agent,
                      details={"reason": "rate_limit", "scope": refused.details["scope"]})
@@ -179,19 +218,19 @@ def login(db: Session, settings: Settings, publish, login_name: Any, password: A
         user = authenticate(db, settings, publish, email, password) if email and password else None
     except DirectoryUnavailable as down:
         db.rollback()
+        db.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
         audit.record(db, "login_failed", None, email=email, ip=ip, user_agent=user_agent,
                      details={"reason": "directory_unavailable"})
         db.commit()
         raise down
     if user is None:
-        db.rollback()  # nothing of a failed LDAP sync may stay
-        db.add(LoginAttempt(email=email, ip=ip, succeeded=False, created_at=now))
+        db.rollback()  # nothing of a failed LDAP sync may stay; the failure was recorded by reserve_attempt
         known = directory.user_by_email(db, email) if email else None
         audit.record(db, "login_failed", None, target_user_id=known.id if known else None, email=email, ip=ip,
                      user_agent=user_agent, details={"reason": "wrong_credentials"})
         db.commit()
         raise AuthenticationFailed(WRONG_CREDENTIALS)
-    db.add(LoginAttempt(email=email, ip=ip, succeeded=True, created_at=now))
+    db.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(succeeded=True))
     token, token_hash = tokens.new_token(tokens.SESSION)
     session = LoginSession(token_hash=token_hash, user_id=user.id, created_at=now, last_seen_at=now,
                            expires_at=now + timedelta(seconds=settings.auth_session_lifetime), ip=ip,

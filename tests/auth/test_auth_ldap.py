@@ -16,7 +16,7 @@ import urllib.parse
 
 import pytest
 
-from auth_helpers import PASSWORD, unique_email
+from auth_helpers import PASSWORD, run_sql, unique_email
 from services.auth import directory, sessions
 from services.auth.exceptions import AuthenticationFailed, DirectoryUnavailable
 from services.common.db import session_scope
@@ -166,9 +166,12 @@ def test_directory_down_is_a_clear_error_and_local_accounts_still_work(settings,
         sock.bind(("127.0.0.1", 0))
         closed_port = sock.getsockname()[1]
     down = ldap_settings.replace(ldap_uri=f"ldap://127.0.0.1:{closed_port}", ldap_timeout=2)
+    attempts = "SELECT COUNT(*) FROM login_attempts WHERE email = 'alice'"
+    before = run_sql(settings, attempts)[0][0]
     with pytest.raises(DirectoryUnavailable) as caught:
         login(down, "alice", ALICE_PW)
     assert "unreachable" in caught.value.message and caught.value.http_status == 503
+    assert run_sql(settings, attempts)[0][0] == before  # an outage is nobody's failure: not counted
     email = unique_email("local")
     with session_scope(settings, "auth") as db:
         directory.create_account(db, settings, lambda *a: None, email=email, password=PASSWORD)

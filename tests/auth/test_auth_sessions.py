@@ -5,6 +5,8 @@ API tokens, password rules and reset, impersonation, audit."""
 from __future__ import annotations
 
 import hashlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -116,6 +118,56 @@ def test_rate_limit_per_ip(rpc, make_user):
         rpc.auth.login(user["email"], PASSWORD, ip, "")
     assert refused.value.details["scope"] == "ip"
     assert rpc.auth.login(user["email"], PASSWORD, unique_ip(), "")["user"]["id"] == user["id"]
+
+
+def _concurrent_logins(settings, attempts):
+    """Send ``attempts`` (``[(email, password, ip)]``) to auth.login all at once, each from its own thread and
+    RPC connection (released together by a barrier): the list of answers, ``"ok"`` or the exception class."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    barrier = threading.Barrier(len(attempts))
+
+    def one(attempt):
+        with ClusterRpcProxy(settings.nameko_config(), timeout=60) as proxy:
+            barrier.wait(timeout=60)
+            try:
+                proxy.auth.login(*attempt, "race")
+                return "ok"
+            except (AuthenticationFailed, TooManyAttempts) as error:
+                return type(error)
+
+    with ThreadPoolExecutor(len(attempts)) as pool:
+        return list(pool.map(one, attempts))
+
+
+def test_concurrent_failures_cannot_beat_the_account_limit(rpc, settings, make_user):
+    """10 wrong passwords for one account at the same moment (as many as a service process has workers): at most
+    REPSEQ_AUTH_LOGIN_MAX_PER_ACCOUNT of them reach the password check, the others are refused (429), and every
+    failure is counted."""
+    user = make_user(login=False)
+    limit = settings.auth_login_max_per_account
+    answers = _concurrent_logins(settings, [(user["email"], f"Wrong-Password-{n}", unique_ip()) for n in range(10)])
+    checked = answers.count(AuthenticationFailed)
+    assert answers.count(TooManyAttempts) == len(answers) - checked, answers
+    assert checked <= limit, f"{checked} concurrent wrong passwords were checked (limit {limit})"
+    assert checked == limit, answers  # counted one after the other: no more refusals than needed either
+    counted = run_sql(settings, "SELECT COUNT(*) FROM login_attempts WHERE email = :e AND NOT succeeded",
+                      e=user["email"])[0][0]
+    assert counted == checked  # every checked failure counted, refused attempts not
+    with pytest.raises(TooManyAttempts):
+        rpc.auth.login(user["email"], PASSWORD, unique_ip(), "")
+
+
+def test_concurrent_failures_cannot_beat_the_ip_limit(rpc, settings, make_user):
+    """An address 5 failures short of REPSEQ_AUTH_LOGIN_MAX_PER_IP sprays 10 accounts at once: at most 5 of those
+    logins reach the password check."""
+    ip, limit = unique_ip(), settings.auth_login_max_per_ip
+    for _ in range(limit - 5):  # earlier failures of this address (as auth.login records them)
+        run_sql(settings, "INSERT INTO login_attempts (email, ip, succeeded, created_at) "
+                          "VALUES (:e, :ip, 0, UTC_TIMESTAMP())", e=unique_email("spray"), ip=ip)
+    answers = _concurrent_logins(settings, [(unique_email("spray"), "Wrong-Password-1", ip) for _ in range(10)])
+    assert answers.count(AuthenticationFailed) <= 5, answers
+    assert answers.count(AuthenticationFailed) == 5 and answers.count(TooManyAttempts) == 5, answers
 
 
 # ------------------------------------------------------------------------------------------------ sessions
