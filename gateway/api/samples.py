@@ -62,7 +62,8 @@ def object_store() -> ObjectStore:
 #: ``samples.complete_upload`` reads stored files up to this size whole (every record, gzip CRC and length, the
 #: decompression ratio: its docstring and docs/samples.md); beyond it only their first records. The gateway's own
 #: gzip verdict decides for the bigger files only (and has ``samples.reject_upload`` write the ``upload_rejected``
-#: audit entry), so that the service's verdict and entry stay the ones for the files it reads whole.
+#: audit entry, as for an empty body), so that the service's verdict and entry stay the ones for the files it
+#: reads whole.
 #: tests/gateway/test_upload_body.py keeps the two equal.
 SAMPLES_FULL_CHECK_BYTES = 64 * 1024 * 1024
 
@@ -239,7 +240,8 @@ def upload_sample_file(sample_id: int, query: UploadQuery):
     before its Content-Length or is malformed (``incomplete_body``); 408 if the client stalled. The key comes from
     ``samples.begin_upload``, which also checks the ``upload`` right before any byte is stored; a refused attempt
     is deleted and never recorded as the sample's file. Content refusals by ``complete_upload``, and this gateway's
-    gzip verdict on files over 64 MiB (``samples.reject_upload``), are in the sample's audit trail."""
+    own (an empty body, the gzip verdict on files over 64 MiB: ``samples.reject_upload``), are in the sample's
+    audit trail."""
     require_principal()
     limit = max_upload_bytes()
     announced = request.content_length
@@ -259,8 +261,11 @@ def upload_sample_file(sample_id: int, query: UploadQuery):
                                  f"was recorded, send the file again", {"received": stored.size,
                                                                         "announced": announced})
         if stored.size == 0:
-            raise EmptyFile(f"{filename}: the file is empty (the request had no body)",
-                            {"filename": filename, "sample_id": sample_id})
+            empty = EmptyFile(f"{filename}: the file is empty (the request had no body)",
+                              {"filename": filename, "sample_id": sample_id})
+            # refused here, before the samples service sees it: recorded in the audit trail like its own refusals
+            call_as_user("samples", "reject_upload", sample_id, query.file_number, key, empty.code, empty.message)
+            raise empty
         gzip_error = gzip_check.finish()
         if gzip_error is not None and stored.size > SAMPLES_FULL_CHECK_BYTES:
             gzip_error.details.setdefault("sample_id", sample_id)

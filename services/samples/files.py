@@ -293,10 +293,11 @@ def _file_check_codes() -> frozenset[str]:
 
 def reject_upload(session: Session, principal: Principal, sample_id, file_number, object_key, code,
                   message="") -> dict:
-    """Record in the audit trail an upload of file ``file_number`` refused by the gateway itself (files over
-    :data:`FULL_CHECK_BYTES`, whose gzip stream only the gateway reads whole): the ``upload_rejected`` entry
-    :func:`complete_upload` writes for the files it refuses (details ``{"file_number", "code"}``; ``message`` is
-    only logged: file names stay out of the trail). The gateway deletes the object; the sample is unchanged.
+    """Record in the audit trail an upload of file ``file_number`` refused by the gateway itself (an empty body,
+    or a file over :data:`FULL_CHECK_BYTES`, whose gzip stream only the gateway reads whole): the
+    ``upload_rejected`` entry :func:`complete_upload` writes for the files it refuses (details ``{"file_number",
+    "code"}``; ``message`` is only logged: file names stay out of the trail). The gateway deletes the object; the
+    sample is unchanged.
 
     Needs ``upload`` on a set holding the sample (NotFound / PermissionDenied). BadRequest unless ``file_number`` is
     1 (or 2 for the R2 of a pair), ``object_key`` an upload attempt of this sample (``samples/<id>/...``, not one

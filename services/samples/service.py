@@ -234,13 +234,13 @@ class SamplesService:
 
     @rpc
     def reject_upload(self, principal, sample_id, file_number, object_key, code, message=""):
-        """The gateway refused an upload itself (a gzip problem in a file over 64 MiB, which ``complete_upload``
-        only samples): record the ``upload_rejected`` audit entry ``complete_upload`` writes for the files it
-        refuses (details ``{"file_number", "code"}``). ``object_key``: the attempt's key (from ``begin_upload``;
-        the gateway deletes the object); ``code``: the file-check code (``corrupt_gzip``, ...); ``message``: logged
-        only. Needs ``upload`` on a set holding the sample (NotFound / PermissionDenied); BadRequest for a
-        ``file_number``, key or code that does not fit. Returns the audit entry ``{"id", "at", "user_id",
-        "impersonator_id", "action", "sample_set_id", "sample_id", "details"}``."""
+        """The gateway refused an upload itself (an empty body, or a gzip problem in a file over 64 MiB, which
+        ``complete_upload`` only samples): record the ``upload_rejected`` audit entry ``complete_upload`` writes for
+        the files it refuses (details ``{"file_number", "code"}``). ``object_key``: the attempt's key (from
+        ``begin_upload``; the gateway deletes the object); ``code``: the file-check code (``corrupt_gzip``,
+        ``empty_file``, ...); ``message``: logged only. Needs ``upload`` on a set holding the sample (NotFound /
+        PermissionDenied); BadRequest for a ``file_number``, key or code that does not fit. Returns the audit entry
+        ``{"id", "at", "user_id", "impersonator_id", "action", "sample_set_id", "sample_id", "details"}``."""
         return files.reject_upload(self.db, Principal.from_dict(principal), sample_id, file_number, object_key,
                                    code, message)
 

@@ -1,6 +1,7 @@
 """Every refused upload is in the sample's audit trail, whoever found the problem: the samples service for the
-files it reads whole (up to 64 MiB), the gateway's streaming gzip check for bigger ones (recorded through
-``samples.reject_upload``), and a forged ``reject_upload`` is refused like any other write."""
+files it reads whole (up to 64 MiB), the gateway's streaming gzip check for bigger ones and its refusal of an empty
+body (recorded through ``samples.reject_upload``), and a forged ``reject_upload`` is refused like any other
+write."""
 
 from __future__ import annotations
 
@@ -40,6 +41,23 @@ def test_big_gzip_refused_by_the_gateway_is_in_the_audit_trail(people, patient, 
     by_service = _rejections(people, patient["id"], small["id"])
     assert len(by_service) == 1 and by_service[0]["details"] == {"file_number": 1, "code": "corrupt_gzip"}
     assert set(by_service[0]) == set(entries[0])
+
+
+@pytest.mark.parametrize("file_number", [1, 2])
+def test_empty_body_refused_by_the_gateway_is_in_the_audit_trail(people, patient, object_store, file_number):
+    """An empty PUT is refused by the gateway before the samples service sees any byte: 400 ``empty_file``,
+    nothing kept, and the same ``upload_rejected`` entry in the audit trail (through ``samples.reject_upload``)."""
+    sample = people.tech.new_sample(patient["id"], "empty_R1.fastq.gz", filename2="empty_R2.fastq.gz")
+    answer = people.tech.upload(sample["id"], b"", params={"file_number": file_number})
+    assert answer.status_code == 400 and error_code(answer) == "empty_file", answer.text[:500]
+    bucket = sample.get("bucket") or object_store.buckets["sequences"]
+    assert objects_under(object_store, bucket, f"samples/{sample['id']}/") == []
+    entries = _rejections(people, patient["id"], sample["id"])
+    assert len(entries) == 1, entries
+    assert entries[0]["user_id"] == people.users["tech"]["id"]
+    assert entries[0]["details"] == {"file_number": file_number, "code": "empty_file"}, entries
+    # nothing was recorded as the sample's file
+    assert people.tech.get(f"/samples/{sample['id']}").json()["object_key"] in (None, "")
 
 
 def test_a_forged_reject_upload_is_refused(rpc, people, patient):
