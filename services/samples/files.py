@@ -407,7 +407,9 @@ def delete(session: Session, principal: Principal, outbox: Outbox, sample_id, wi
     """Delete a sample's raw file(s) (``with_results`` False: metadata and results are kept, status
     ``raw_deleted``), or the whole sample with its results (``with_results`` True, needs ``confirm`` True:
     BadRequest otherwise). Needs ``admin`` on a set holding it. Publishes ``sample.deleted``; objects are removed
-    after the commit. Returns ``{"sample_id", "deleted": "raw" | "sample"}``."""
+    after the commit. A sample of a mounted directory forgets its ``source_path`` / ``source_path2`` (the files
+    there are never touched; ``file_source_id`` stays, as a record of where it came from). Returns
+    ``{"sample_id", "deleted": "raw" | "sample"}``."""
     sample = access.load_sample(session, sample_id, principal, "admin")
     set_ids = sample.sample_set_ids
     if with_results:
@@ -424,6 +426,7 @@ def delete(session: Session, principal: Principal, outbox: Outbox, sample_id, wi
     for key in (sample.object_key, sample.object_key2, sample.pending_key, sample.pending_key2):
         outbox.delete_object(sample.bucket, key)
     sample.object_key = sample.object_key2 = sample.pending_key = sample.pending_key2 = None
+    sample.source_path = sample.source_path2 = None  # a mounted file is not ours to delete: only forgotten
     sample.status = RAW_DELETED
     audit.record(session, principal, "delete_raw", None, sample.id)
     outbox.publish("sample.deleted", {"sample_id": sample.id, "sample_set_ids": set_ids, "raw_only": True,

@@ -76,8 +76,16 @@ def test_admin_declares_a_source_users_browse_and_add_from(rpc, admin_principal,
     assert caught.value.code == "sequence_syntax_error"
 
     # deleting the raw file forgets the path, the mounted file stays
-    rpc.samples.delete_sample(lab.owner, sample["id"])
-    assert (share / "2024" / "run7" / "d1_R1.fastq").exists()
+    assert rpc.samples.delete_sample(lab.owner, sample["id"]) == {"sample_id": sample["id"], "deleted": "raw"}
+    assert (share / "2024" / "run7" / "d1_R1.fastq").read_bytes() == REAL_FASTQ.read_bytes()
+    assert (share / "2024" / "run7" / "d1_R2.fastq.gz").exists()
+    forgotten = rpc.samples.get_sample(lab.owner, sample["id"])
+    assert forgotten["status"] == "raw_deleted", forgotten
+    assert forgotten["source_path"] is None and forgotten["source_path2"] is None, forgotten
+    for file_number in (1, 2):     # nothing left to read: neither file can be downloaded or analysed any more
+        with pytest.raises(NotFound):
+            rpc.samples.download_sample(lab.owner, sample["id"], file_number)
+    assert rpc.samples.delete_sample(lab.owner, sample["id"]) == {"sample_id": sample["id"], "deleted": "raw"}
     with pytest.raises(Conflict):     # a sample still points into the source
         rpc.samples.delete_file_source(admin_principal, source["id"])
     rpc.samples.delete_sample(lab.owner, sample["id"], True, True)
