@@ -377,6 +377,9 @@ def analyze(input_path: str | os.PathLike, options: AnalysisOptions | None = Non
     stats.cpu_seconds_main = time.process_time() - cpu_started
 
     t0 = time.perf_counter()
+    early = None
+    if options.threads > 1 and options.max_designations > 0 and len(table) >= 1000:
+        early = _EarlyDesignation(table, systems, options, germlines, index, designer, multiplier)
     clones, assignment, merge = cluster_windows(table, options.window, options.merge_distance,
                                               options.merge_far_distance, options.merge_error_rate)
     stats.windows = merge.windows
@@ -395,6 +398,7 @@ def analyze(input_path: str | os.PathLike, options: AnalysisOptions | None = Non
     diversity = _diversity(clones, system_names)
     stats.seconds_clustering = time.perf_counter() - t0
 
+    known = early.collect() if early is not None else None   # before the next fork: one copy at a time
     writer = None
     if options.read_assignments is not None and options.threads > 1:
         # the per-read file is rewritten by a forked copy of this process while this one designates the clones
@@ -412,7 +416,7 @@ def analyze(input_path: str | os.PathLike, options: AnalysisOptions | None = Non
         system = systems[clone.system]
         entry = table.entries[clone.window]
         results.append(_clone_result(clone, rank, system, entry, table, options, designer is not None))
-    _designate_all(results, designer, multiplier, options.threads)
+    _designate_all(results, designer, multiplier, options.threads, known)
     stats.seconds_designation = time.perf_counter() - t0
 
     if writer is not None:
@@ -570,11 +574,21 @@ def _designate_one(job: tuple[str, str, float]):
     return _DESIGNER.designate(sequence, system=system_name, multiplier=multiplier)
 
 
-def _designate_all(results: list[CloneResult], designer: "Designer | None", multiplier: float, threads: int) -> None:
-    """Designate the consensus of the clones that have one (``threads`` threads)."""
+def _designate_all(results: list[CloneResult], designer: "Designer | None", multiplier: float, threads: int,
+                   known: "dict[tuple[str, str], Designation] | None" = None) -> None:
+    """Designate the consensus of the clones that have one (``threads`` threads). ``known``: designations
+    already made, by (consensus sequence, system name) (:class:`_EarlyDesignation`)."""
     global _DESIGNER
     todo = [r for r in results if r.coverage is not None]
     if designer is None or not todo:
+        return
+    known = known or {}
+    designations_known = {id(r): known[(r.sequence, r.germline)] for r in todo if (r.sequence, r.germline) in known}
+    for result in todo:
+        if id(result) in designations_known:
+            _attach(result, designations_known[id(result)])
+    todo = [r for r in todo if id(r) not in designations_known]
+    if not todo:
         return
     jobs = [(r.sequence, r.germline, multiplier) for r in todo]
     _DESIGNER = designer
@@ -591,10 +605,77 @@ def _designate_all(results: list[CloneResult], designer: "Designer | None", mult
     else:
         designations = [_designate_one(job) for job in jobs]
     for result, designation in zip(todo, designations):
-        result.designation = designation
-        if not designation.detected or not designation.v_call:
-            result.warnings.append({"code": "W68", "msg": "V(D)J designation failed", "level": "warn"})
-        result.warnings.extend(w for w in designation.warnings if w["code"] != "W68")
+        _attach(result, designation)
+
+
+def _attach(result: CloneResult, designation: "Designation") -> None:
+    result.designation = designation
+    if not designation.detected or not designation.v_call:
+        result.warnings.append({"code": "W68", "msg": "V(D)J designation failed", "level": "warn"})
+    result.warnings.extend(w for w in designation.warnings if w["code"] != "W68")
+
+
+def _consensus_of(entry) -> tuple[str, int] | None:
+    """The consensus (sequence, window offset) of a window's own reads, as :func:`_clone_result` makes it when the
+    window has at least 3 reads (with fewer it borrows reads of merged windows: not known before clustering)."""
+    if len(entry.reads) < 3:
+        return None
+    sequence, offset = consensus(sorted(entry.reads, reverse=True))
+    return (sequence, offset) if sequence else None
+
+
+class _EarlyDesignation:
+    """With ``--threads`` > 1, the likely top clones are designated by a forked copy of the process while the main
+    one clusters (pure Python, one core). A reported clone is named after its most abundant window, so the windows
+    with the most reads are designated from their own reads; :func:`_designate_all` then takes a designation only
+    for the same consensus sequence and system as the clone's, so the result is the one of ``--threads 1``, and the
+    other clones are designated as usual."""
+
+    def __init__(self, table: WindowTable, systems: list, options: AnalysisOptions, germlines, index,
+                 designer: "Designer | None", multiplier: float):
+        from concurrent.futures import ProcessPoolExecutor
+
+        entries = table.entries
+        count = options.max_designations + options.max_designations // 5 + 10   # merges reorder the top a bit
+        top = sorted((w for w in entries if len(w) >= options.window), key=lambda w: (-entries[w].count, w))[:count]
+        self.jobs = [(w, systems[entries[w].main_system()].name) for w in top]
+        self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+        global _EARLY
+        _EARLY = (entries, germlines, index, designer, options.evalue, multiplier)
+        try:
+            self.future = self.pool.submit(_designate_early, self.jobs)
+        finally:
+            _EARLY = None
+
+    def collect(self) -> "dict[tuple[str, str], Designation]":
+        """{(consensus sequence, system name): designation}; empty if the forked process failed (the clones are
+        then designated here)."""
+        try:
+            return self.future.result()
+        except Exception as error:  # noqa: BLE001 - only a lost shortcut: designated in this process instead
+            print(f"note: early designation failed ({type(error).__name__}: {error}); designating now",
+                  file=sys.stderr)
+            return {}
+        finally:
+            self.pool.shutdown(wait=True)
+
+
+_EARLY: tuple | None = None
+
+
+def _designate_early(jobs: list[tuple[str, str]]) -> "dict[tuple[str, str], Designation]":
+    """In the forked process: consensus and designation of ``jobs`` (window, system name)."""
+    entries, germlines, index, designer, evalue, multiplier = _EARLY
+    if designer is None:
+        from vdj.designation import Designer
+
+        designer = Designer(germlines, index=index, evalue_threshold=evalue)
+    known = {}
+    for window, system_name in jobs:
+        made = _consensus_of(entries[window])
+        if made is not None and (made[0], system_name) not in known:
+            known[(made[0], system_name)] = designer.designate(made[0], system=system_name, multiplier=multiplier)
+    return known
 
 
 def _finish_assignments(temporary: str, target: str, assignment: dict[str, str]) -> None:

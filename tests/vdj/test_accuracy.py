@@ -38,6 +38,7 @@ def figures(tmp_path_factory):
     (ROOT / "test-output").mkdir(exist_ok=True)
     (ROOT / "test-output" / "accuracy.json").write_text(json.dumps(values, indent=2, default=str) + "\n")
     print(json.dumps({k: v for k, v in values.items() if not isinstance(v, (dict, list))}, indent=1))
+    values["_reads_path"] = str(reads)   # for test_two_threads_give_the_result_of_one
     return values
 
 
@@ -83,3 +84,24 @@ def test_v_and_j_genes(figures):
     assert figures["designated_clones"] > 0
     assert figures["v_right"] >= 0.99
     assert figures["j_right"] >= 0.99
+
+
+def test_two_threads_give_the_result_of_one(figures, monkeypatch):
+    """--threads 2 (kernel on a helper thread, top windows designated by a forked process during clustering)
+    yields the same clones, names and read counts as one thread, and really uses the early designations."""
+    from vdj import pipeline
+
+    used = []
+    designate_all = pipeline._designate_all
+
+    def spy(results, designer, multiplier, threads, known=None):
+        used.append(len(known or {}))
+        return designate_all(results, designer, multiplier, threads, known)
+
+    monkeypatch.setattr(pipeline, "_designate_all", spy)
+    documents = [pipeline.analyze(figures["_reads_path"], pipeline.AnalysisOptions(threads=threads, progress=False))
+                 .to_vidjil() for threads in (1, 2)]
+    assert used[0] == 0 and used[1] >= 90, used   # threads 1: none known in advance; threads 2: the top ~100
+    one, two = (json.dumps(d["clones"], sort_keys=True) for d in documents)
+    assert one == two
+    assert documents[0]["reads"] == documents[1]["reads"]
