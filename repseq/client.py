@@ -316,6 +316,27 @@ class Client:
                 raise TimeoutError(f"fused result of set {sample_set_id} not complete after {timeout:.0f} s")
             time.sleep(1.0)
 
+    def wait_fused_jobs(self, sample_set_id: int, config_id: int, jobs: list[dict], timeout: float = 120) -> dict:
+        """Wait until the set's fused result holds the results of ``jobs`` (completed analyses): the fuse service
+        rebuilds it after each ``analysis.completed``, a moment after the job shows COMPLETED. Returns the fused
+        document; raises TimeoutError."""
+        job_ids = {job["id"] for job in jobs if job.get("state") == "COMPLETED"}
+        results = self.get(f"/sample_sets/{sample_set_id}/analysis_results", config_id=config_id)
+        wanted = {r["id"] for r in results if r.get("job_id") in job_ids}
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fused = self.fused(sample_set_id, config_id)
+                if wanted <= set((fused.get("fused") or {}).get("result_ids") or []):
+                    return fused
+            except ApiError as error:
+                if error.status != 404:
+                    raise
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the fused result of set {sample_set_id} does not hold the new results after "
+                                   f"{timeout:.0f} s")
+            time.sleep(0.3)
+
     def fused(self, sample_set_id: int, config_id: int) -> dict:
         return self.get(f"/sample_sets/{sample_set_id}/results/{config_id}")
 

@@ -165,6 +165,8 @@ def cmd_run(args) -> int:
                   file=sys.stderr)
         if failed:
             return 1
+        if jobs:   # `repseq results` right after must show them: wait for the fuse that follows the analyses
+            client.wait_fused_jobs(args.set, config_id, jobs, timeout=min(args.timeout, 300))
         print(f"results: {page_url(client.url, args.set, config_id)}")
     return 0
 
@@ -247,7 +249,7 @@ def add_commands(top, admin) -> None:
     run.add_argument("--set", type=int, required=True)
     run.add_argument("--config", help="configuration name or id (default: the first one)")
     run.add_argument("--sample", type=int, action="append", help="only this sample (repeat)")
-    run.add_argument("--wait", action="store_true", help="wait until the jobs finish")
+    run.add_argument("--wait", action="store_true", help="wait until the jobs finish and the set's fused result holds them")
     run.add_argument("--timeout", type=float, default=3600)
     run.set_defaults(func=cmd_run)
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gateway_helpers import COLON, Api
+from gateway_helpers import COLON, SPLEEN, Api
 
 REPSEQ = str(Path(sys.executable).parent / "repseq")
 
@@ -49,26 +49,26 @@ def test_script_creates_a_set_uploads_runs_and_downloads(stack, lab_user, tmp_pa
     assert re.search(rf"/sets/{set_id}/results/\d+", run.stdout)
 
     table_file = tmp_path / "clones.tsv"
-    deadline_ok = False
-    for _ in range(60):  # the fused result appears a moment after the analysis completes
-        results = repseq("results", "--set", str(set_id), "--format", "tsv", "--top", "5", "-o", str(table_file),
-                         env=env)
-        if results.returncode == 0:
-            deadline_ok = True
-            break
-        assert "404" in results.stderr, results.stderr
-        import time
-
-        time.sleep(1)
-    assert deadline_ok, results.stderr
+    # `run --wait` returns once the fused result holds the analysis: `results` right after it finds it
+    results = repseq("results", "--set", str(set_id), "--format", "tsv", "--top", "5", "-o", str(table_file), env=env)
+    assert results.returncode == 0, results.stderr
     lines = table_file.read_text().splitlines()
     assert lines[0].startswith("rank\tname\tlocus\tv_call") and len(lines) == 6
     assert all("\tIGH\t" in line for line in lines[1:])
 
+    # a second sample: once `run --wait` returns, the table already has both samples (not the previous fuse)
+    assert repseq("upload", "--set", str(set_id), "--sampling-date", "2024-06-12", str(SPLEEN), env=env).returncode == 0
+    rerun = repseq("run", "--set", str(set_id), "--wait", "--timeout", "400", env=env, timeout=500)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    table = repseq("results", "--set", str(set_id), "--format", "table", "--top", "3", env=env)
+    assert table.returncode == 0, table.stderr
+    header = table.stdout.splitlines()[0]
+    assert COLON.name in header and SPLEEN.name in header, header
+
     listed = repseq("sets", "--kind", "patient", "--search", "#cli", env=env)
     assert listed.returncode == 0 and f"{set_id}" in listed.stdout
     line = next(x for x in listed.stdout.splitlines() if x.split()[0] == str(set_id))
-    assert re.search(r"\b1 sample\b", line) and "1 samples" not in line, line
+    assert re.search(r"\b2 samples\b", line), line
 
 
 def test_client_errors_are_one_line_and_exit_1(stack, lab_user, tmp_path):
