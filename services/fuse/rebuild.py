@@ -82,10 +82,12 @@ class Rebuilder:
 
     # -- what to rebuild -------------------------------------------------------------------------------------
     def for_sample(self, sample_id: int, config_ids: Iterable[int] | None, trigger: str,
-                   extra_set_ids: Iterable[int] = ()) -> list[FusedResult]:
+                   extra_set_ids: Iterable[int] = (), only_where_fused: bool = False) -> list[FusedResult]:
         """Rebuild every set holding ``sample_id`` (and ``extra_set_ids``, sets it was removed from) for each of
         ``config_ids`` (None: every config this service has fused for those sets). Errors of one set are
-        recorded and do not stop the others."""
+        recorded and do not stop the others. With ``only_where_fused`` (a sample removed), only the sets and
+        configs whose served fused result holds a result of the sample: removing a sample that brought nothing
+        (an upload refused, never analysed) leaves their fused result as it is."""
         sets: dict[int, list[dict] | None] = {}
         try:
             for item in self.samples.sets_of_sample(sample_id):
@@ -98,10 +100,25 @@ class Rebuilder:
         for set_id, samples in sorted(sets.items()):
             configs = list(config_ids) if config_ids is not None else self._configs_of_set(set_id)
             for config_id in configs:
+                if only_where_fused and not self._served_holds(set_id, int(config_id), sample_id):
+                    continue
                 if samples is None:
                     samples = self._samples_of_set(set_id, exclude=sample_id)
                 rows.append(self.set(set_id, int(config_id), samples or [], trigger))
         return rows
+
+    def _served_holds(self, sample_set_id: int, config_id: int, sample_id: int) -> bool:
+        """Whether the latest successful fused result of the set and config has a result of ``sample_id``."""
+        latest = self.session.scalar(
+            sa.select(FusedResult.id).where(FusedResult.sample_set_id == sample_set_id,
+                                            FusedResult.config_id == config_id, FusedResult.status == OK)
+            .order_by(FusedResult.id.desc()).limit(1))
+        if latest is None:
+            return False
+        return self.session.scalar(
+            sa.select(sa.func.count()).select_from(FusedMember)
+            .where(FusedMember.fused_result_id == latest, FusedMember.sample_id == sample_id,
+                   FusedMember.result_id.is_not(None))) > 0
 
     def _sets_with_member(self, sample_id: int) -> list[int]:
         return list(self.session.scalars(

@@ -78,15 +78,18 @@ class FuseService:
 
     @event_handler("samples", "sample.deleted")
     def on_sample_deleted(self, payload):
-        """Rebuild the sets that held a deleted sample (not for ``raw_only``: its results are kept)."""
+        """Rebuild the sets whose fused result held a result of a deleted sample (not for ``raw_only``: its
+        results are kept; not where it brought nothing, e.g. a refused upload the client removed)."""
         data = Envelope.parse(payload, "sample.deleted").data
         if data.get("raw_only"):
             return
-        self._rebuild_quietly(data["sample_id"], None, "sample.deleted", data.get("sample_set_ids") or [])
+        self._rebuild_quietly(data["sample_id"], None, "sample.deleted", data.get("sample_set_ids") or [],
+                              only_where_fused=True)
 
-    def _rebuild_quietly(self, sample_id, config_ids, trigger, extra_set_ids):
+    def _rebuild_quietly(self, sample_id, config_ids, trigger, extra_set_ids, only_where_fused=False):
         try:
-            rows = self._rebuilder().for_sample(int(sample_id), config_ids, trigger, extra_set_ids)
+            rows = self._rebuilder().for_sample(int(sample_id), config_ids, trigger, extra_set_ids,
+                                                only_where_fused)
         except RepseqError as error:  # e.g. samples/jobs unavailable: logged, the event is not retried
             log.warning("%s of sample %s: could not rebuild: %s", trigger, sample_id, error.message)
             return

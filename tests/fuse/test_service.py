@@ -220,6 +220,18 @@ def test_post_script_registered_by_an_administrator_runs_on_rebuild(rpc, followe
     assert rpc.fuse.list_post_scripts(admin_principal)["registered"] == []
 
 
+def test_deleting_a_sample_that_brought_no_result_leaves_the_fused_result_alone(rpc, followed):
+    """A sample created in the set whose file never came (a refused upload the client removed): its
+    ``sample.deleted`` must not add a fused version (same clones, a new object) to the set's history."""
+    lab, set_id, config = followed["lab"], followed["patient"]["id"], followed["config"]
+    before = rpc.fuse.list_fused(lab.owner, set_id, config)
+    empty = rpc.samples.create_sample(lab.owner, [set_id], "refused.fastq", "2024-05-06")
+    rpc.samples.delete_sample(lab.owner, empty["id"], with_results=True, confirm=True)
+    time.sleep(6)   # the rebuild it used to cause came within about a second
+    after = rpc.fuse.list_fused(lab.owner, set_id, config)
+    assert [h["id"] for h in after] == [h["id"] for h in before], after[:2]
+
+
 def test_deleting_a_result_refuses_the_set(rpc, followed):
     lab, set_id, config = followed["lab"], followed["patient"]["id"], followed["config"]
     colon_result = followed["results"][followed["colon"]["id"]]["id"]
