@@ -72,15 +72,9 @@ PASS_THROUGH = ("analyze", "germline")
 def run_analyze(argv: list[str]) -> int:
     """``repseq analyze ARGS`` = ``python -m vdj ARGS`` (vdj.cli.main), options before or after INPUT.
     Usage errors and ``--help`` are answered by vdj's own parser under the name ``repseq analyze``."""
-    from vdj.cli import build_parser, main as vdj_main  # lazy: the analysis program is heavy to import
+    from vdj.cli import main as vdj_main  # lazy: the analysis program is heavy to import
 
-    parser = build_parser()
-    parser.prog = "repseq analyze"
-    try:
-        parser.parse_args(argv)  # only to answer --help / --version / usage errors under this name
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return vdj_main(argv)
+    return vdj_main(argv, prog="repseq analyze")
 
 
 def run_germline(argv: list[str]) -> int:

@@ -129,13 +129,15 @@ def _summary(result) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line with ``argv`` (default: sys.argv[1:]); returns the exit status."""
+def main(argv: list[str] | None = None, prog: str = "python -m vdj") -> int:
+    """Run the command line with ``argv`` (default: sys.argv[1:]); returns the exit status. ``prog``: the command
+    as the user typed it (in messages and in the ``.vidjil`` command line)."""
     from vdj.germline import GermlineError
     from vdj.pipeline import AnalysisOptions, analyze
     from vdj.reader import InputError
 
     parser = build_parser()
+    parser.prog = prog
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
@@ -151,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         merge_far_distance=args.merge_far_distance, merge_error_rate=args.error_rate, consensus_reads=args.consensus_reads, progress=args.progress,
         batch_size=args.batch_size,
         **({"seed": args.seed} if args.seed else {}),
-        commandline="python -m vdj " + " ".join(shlex.quote(a) for a in raw_argv))
+        commandline=prog + " " + " ".join(shlex.quote(a) for a in raw_argv))
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
         if args.read_assignments:

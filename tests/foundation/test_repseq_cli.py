@@ -43,6 +43,11 @@ def test_analyze_accepts_options_before_input_and_writes_what_python_m_vdj_write
     assert theirs.returncode == 0, theirs.stderr
     assert (tmp_path / "ours" / "Demo-X5.tsv").read_text() == (tmp_path / "theirs" / "Demo-X5.tsv").read_text()
     assert (tmp_path / "ours" / "Demo-X5.vidjil").stat().st_size > 0
+    import json
+
+    commandlines = [json.loads((tmp_path / d / "Demo-X5.vidjil").read_text())["samples"]["commandline"][0]
+                    for d in ("ours", "theirs")]
+    assert commandlines[0].startswith("repseq analyze -o ") and commandlines[1].startswith("python -m vdj ")
 
 
 def test_analyze_reports_a_bad_option_under_its_own_name():
