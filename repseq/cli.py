@@ -56,7 +56,11 @@ def cmd_status(args) -> int:
     from repseq.stack import Stack
 
     stack = Stack(_settings())
-    for info in stack.status():
+    processes = stack.status()
+    if not any(info.alive for info in processes):
+        print("nothing of this install is running (start it with: make run)")
+        return 0
+    for info in processes:
         print(f"{info.name:10} {'running pid ' + str(info.pid) if info.alive else 'not running':20} {info.log}")
     status, body = stack.health()
     print(f"GET {stack.settings.gateway_url}/health -> {status or 'no answer'}")
