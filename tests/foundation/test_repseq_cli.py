@@ -80,8 +80,8 @@ def test_admin_config_prints_one_value_and_masks_secrets():
 def test_status_of_an_install_that_is_not_running_says_so(tmp_path):
     import os
 
-    env = {**os.environ, "REPSEQ_VAR_DIR": str(tmp_path / "var"), "REPSEQ_DB_PASSWORD": "unused", "REPSEQ_S3_SECRET_KEY": "unused-secret",
-           "REPSEQ_SECRET_KEY": "unused-secret-key-of-32-characters!!"}
+    env = {**os.environ, "REPSEQ_VAR_DIR": str(tmp_path / "var"), "REPSEQ_DB_PASSWORD": "unused",
+           "REPSEQ_S3_SECRET_KEY": "unused-secret", "REPSEQ_SECRET_KEY": "unused-secret-key-of-32-characters!!"}
     result = subprocess.run([sys.executable, "-m", "repseq", "status"], capture_output=True, text=True, cwd=ROOT,
                             timeout=120, env=env)
     assert result.returncode == 0, result.stderr
