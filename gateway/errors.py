@@ -10,9 +10,9 @@ from __future__ import annotations
 import importlib
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from services.common.config import SERVICE_NAMES
 from services.common.exceptions import RepseqError
@@ -31,6 +31,18 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
     response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
     response.status_code = status
     return response
+
+
+def http_error_response(error: HTTPException):
+    """The standard error body of a Werkzeug HTTP error (404 without a route, 405, 413...)."""
+    code = (error.name or "error").lower().replace(" ", "_")
+    message = error.description or error.name
+    if isinstance(error, NotFound) and error.description == NotFound.description:
+        # no route matched (Werkzeug's text speaks of URLs entered manually): name the address and where the
+        # addresses are listed; ids in addresses are positive integers
+        message = (f"no such address: {request.method} {request.path} (the API's addresses are listed in "
+                   f"/api/v1/openapi.json; ids are positive integers)")
+    return error_response(error.code or 500, code, message)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -54,10 +66,7 @@ def register_error_handlers(app: Flask) -> None:
         log.error("unexpected error in a service: %s %s", error.exc_type, error.value)
         return error_response(500, "internal_error", "internal error in a service", {"type": error.exc_type})
 
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException):
-        code = (error.name or "error").lower().replace(" ", "_")
-        return error_response(error.code or 500, code, error.description or error.name)
+    app.register_error_handler(HTTPException, http_error_response)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -14,7 +14,7 @@ from gateway import clones as views
 from gateway.api.schemas import SET_KINDS
 from gateway.auth import call, call_as_user, clear_session_cookies, client_ip, current_csrf_token, \
     optional_principal, SESSION_COOKIE, set_session_cookies, check_csrf
-from gateway.errors import error_response
+from gateway.errors import http_error_response
 from gateway.plot import follow_up_svg
 from gateway.ui import bp
 from services.common.exceptions import BadRequest, NotFound, RepseqError, Unauthenticated
@@ -112,8 +112,7 @@ def install_error_pages(app: Flask) -> None:
         if wants_html():
             return render_template("error.html", status=error.code, message=error.description,
                                    news=[]), error.code
-        code = (error.name or "error").lower().replace(" ", "_")
-        return error_response(error.code or 500, code, error.description or error.name)
+        return http_error_response(error)
 
     for status in (404, 405):
         app.register_error_handler(status, http_error)

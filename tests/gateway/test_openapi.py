@@ -79,6 +79,9 @@ def test_unauthenticated_api_call_is_401_json(client):
 def test_unknown_api_path_is_404_json_and_unknown_page_is_html(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+    assert response.get_json()["error"]["message"].startswith("no such address: GET /api/v1/nothing-here")
+    negative = client.get("/api/v1/samples/-1")   # not Flask's "If you entered the URL manually..."
+    assert negative.status_code == 404 and "ids are positive integers" in negative.get_json()["error"]["message"]
     page = client.get("/nothing-here", headers={"Accept": "text/html"})
     assert page.status_code == 404 and page.mimetype == "text/html"
 
