@@ -31,6 +31,7 @@ from __future__ import annotations
 import gc
 import json
 import math
+import shlex
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -189,6 +190,49 @@ def morisita_horn(x: Iterable[float], y: Iterable[float]) -> float | None:
     return float(2 * (x * y).sum() / (((x * x).sum() / sx ** 2 + (y * y).sum() / sy ** 2) * sx * sy))
 
 
+
+#: Programs whose ``-r`` / ``--min-reads`` option is the minimum of reads of a reported clone (vdj, vidjil-algo).
+_MIN_READS_PROGRAMS = ("vdj", "vidjil", "vidjil-algo")
+
+
+def min_reads_of(document: Mapping[str, Any]) -> int | None:
+    """The minimum of reads of a reported clone used by the analysis that wrote ``document`` (a single-sample
+    ``.vidjil``): its ``config["min-reads"]`` (written by ``vdj``), else the ``-r N`` / ``--min-reads N`` of its
+    command line when that line runs vdj or vidjil-algo (``python -m vdj``, ``repseq analyze``, ``vidjil-algo``);
+    ``None`` when the file does not say (a default is not guessed)."""
+    config = document.get("config")
+    if isinstance(config, Mapping) and "min-reads" in config:
+        return _positive_int(config.get("min-reads"))
+    samples_block = document.get("samples")
+    commandline = _first(samples_block.get("commandline"), "") if isinstance(samples_block, Mapping) else ""
+    if not isinstance(commandline, str) or not commandline.strip():
+        return None
+    try:
+        tokens = shlex.split(commandline)
+    except ValueError:
+        tokens = commandline.split()
+    head = [token.rsplit("/", 1)[-1] for token in tokens[:3]]
+    if not (any(word in _MIN_READS_PROGRAMS for word in head) or head[:2] == ["repseq", "analyze"]):
+        return None
+    found = None
+    for index, token in enumerate(tokens):
+        if token in ("-r", "--min-reads") and index + 1 < len(tokens):
+            found = _positive_int(tokens[index + 1])
+        elif token.startswith("--min-reads="):
+            found = _positive_int(token.split("=", 1)[1])
+        elif token.startswith("-r") and token[2:].isdigit():
+            found = _positive_int(token[2:])
+    return found
+
+
+def _positive_int(value: Any) -> int | None:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 1 else None
+
+
 # -- fusing ----------------------------------------------------------------------------------------------------
 
 @dataclass
@@ -214,6 +258,7 @@ class _Sample:
     clone_total: int = 0         # sum of the reads of the sample's clones
     squares: float = 0.0         # sum of squared reads (Morisita-Horn)
     germlines: dict | None = None
+    min_reads: int | None = None  # minimum of reads of a reported clone
 
 
 class Fuser:
@@ -318,6 +363,7 @@ class Fuser:
             rank=rank[order], top_clones=top_clones,
             clone_total=int(reads.sum()), squares=float((reads_float * reads_float).sum()),
             germlines=document.get("germlines") if isinstance(document.get("germlines"), dict) else None,
+            min_reads=min_reads_of(document),
         ))
 
     @staticmethod
@@ -412,7 +458,9 @@ class Fuser:
             "overlaps": self.overlaps(),
             "clones": clones,
             "fuse": {"top": self.top, "followed_clones": len(clones),
-                     "clones_per_sample": [int(len(s.hashes)) for s in samples]},
+                     "clones_per_sample": [int(len(s.hashes)) for s in samples],
+                     "clone_reads_per_sample": [s.clone_total for s in samples],
+                     "min_reads_per_sample": [s.min_reads for s in samples]},
         }
         germlines = next((s.germlines for s in samples if s.germlines), None)
         if germlines:

@@ -267,3 +267,35 @@ def test_merge_analysis_overrides_names_tags_and_clusters():
     assert clone_a["name"] == "my clone" and clone_a["tag"] == 2
     assert merged["clusters"] == [["A", "B"]]
     assert merged["tags"] == {"names": {"2": "leukemic"}}
+
+
+# -- what each sample's analysis reported (the minimum of reads, the reads of its reported clones) -----------------
+
+def test_real_fuse_keeps_minimum_of_reads_and_reads_of_reported_clones(vdj_documents, real_fused):
+    # vdj writes its -r in config["min-reads"]; the session's results were made with -r 1
+    assert real_fused["fuse"]["min_reads_per_sample"] == [1, 1]
+    assert real_fused["fuse"]["clone_reads_per_sample"] == [
+        sum(c["reads"][0] for c in vdj_documents[name]["clones"]) for name in ("spl", "colon")]
+    assert real_fused["fuse"]["clones_per_sample"] == [len(vdj_documents[name]["clones"])
+                                                       for name in ("spl", "colon")]
+
+
+@pytest.mark.parametrize("config, commandline, expected", [
+    ({"min-reads": "7"}, "python -m vdj in.fastq -r 3", 7),       # the config block is what the program used
+    (None, "python -m vdj in.fastq -r 3 -o out", 3),
+    (None, "vidjil-algo -g germline/homo-sapiens.g --min-reads=4 in.fa", 4),
+    (None, "repseq analyze in.fastq --min-reads 6", 6),
+    (None, "python -m vdj in.fastq -r2", 2),
+    (None, "python -m vdj in.fastq -o out", None),                 # no -r written: not guessed
+    (None, "mixcr analyze -r report.txt in.fastq", None),          # another program's -r means something else
+    (None, "", None),
+    ({"min-reads": "all"}, "", None),
+])
+def test_minimum_of_reads_from_config_or_command_line(config, commandline, expected):
+    document = _doc([("AAA", 10)])
+    document["samples"]["commandline"] = [commandline]
+    if config is not None:
+        document["config"] = config
+    fused = fuse([(document, SampleInfo("a"))])
+    assert fused["fuse"]["min_reads_per_sample"] == [expected]
+    assert fused["fuse"]["clone_reads_per_sample"] == [10]
