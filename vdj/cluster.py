@@ -97,11 +97,13 @@ class WindowTable:
         entry.count += 1
         entry.length_sum += length
         reads = entry.reads
-        item = (length, -number, read, start)
         if len(reads) < self.max_reads:
-            heapq.heappush(reads, item)
-        elif (length, -number) > (reads[0][0], reads[0][1]):
-            heapq.heapreplace(reads, item)
+            heapq.heappush(reads, (length, -number, read, start))
+        else:
+            # (length, -number) > the smallest kept, without building tuples for the many reads not kept
+            smallest = reads[0]
+            if length > smallest[0] or (length == smallest[0] and -number > smallest[1]):
+                heapq.heapreplace(reads, (length, -number, read, start))
 
     def merge(self, other: "WindowTable") -> None:
         """Add the windows of ``other`` (e.g. a worker's table) to this one."""
