@@ -54,6 +54,93 @@ def samples_view(fused: dict) -> list[dict[str, Any]]:
     return view
 
 
+def _known_count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _clones_found(fused: dict, index: int, n: int) -> int | None:
+    """Every clone the analysis found in sample ``index`` (``reads.clones`` summed over loci), reported or not;
+    ``None`` when the result does not say."""
+    per_locus = (fused.get("reads") or {}).get("clones")
+    if not isinstance(per_locus, dict) or not per_locus:
+        return None
+    counts = [_known_count(_list(values, n, None)[index]) for values in per_locus.values()]
+    return None if any(c is None for c in counts) else sum(counts)
+
+
+def _reporting_note(r: dict[str, Any], total_reads: int) -> str | None:
+    """The sentence a biologist reads about sample ``r`` (see :func:`clone_reporting`)."""
+    minimum, hidden = r["min_reads"], r["unreported_clones"]
+    if r["no_clone"]:
+        if not total_reads:
+            return "The sample's file holds no reads: there is no clone to report."
+        if not r["segmented_reads"]:
+            return (f"No V(D)J recombination was found in the {total_reads:,} reads of this sample: "
+                    "there is no clone to report.")
+        if hidden == 0:
+            return "The analysis reported no clone for this sample."
+        first = (f"No clone has at least {minimum:,} reads (minimum of the analysis config)" if minimum
+                 else "No clone reaches the minimum number of reads of the analysis config")
+        if hidden is None:
+            return f"{first}; clones with fewer reads are not reported."
+        return f"{first}; {hidden:,} clone{'s' if hidden != 1 else ''} with fewer reads " \
+               f"{'are' if hidden != 1 else 'is'} not reported."
+    if not hidden:
+        return None
+    shown = r["reported_clones"]
+    if minimum:
+        return (f"{shown:,} clone{'s have' if shown != 1 else ' has'} at least {minimum:,} reads (minimum of the "
+                f"analysis config); {hidden:,} clone{'s' if hidden != 1 else ''} with fewer reads "
+                f"{'are' if hidden != 1 else 'is'} not reported.")
+    return (f"{shown:,} clone{'s are' if shown != 1 else ' is'} reported; {hidden:,} clone"
+            f"{'s' if hidden != 1 else ''} with fewer reads than the minimum of the analysis config "
+            f"{'are' if hidden != 1 else 'is'} not.")
+
+
+def clone_reporting(fused: dict) -> list[dict[str, Any]]:
+    """Per sample (fused order), what its analysis reported and why clones may be missing from the lists:
+
+    ``{"min_reads", "clones", "reported_clones", "unreported_clones", "clone_reads", "segmented_reads",
+    "no_clone", "note"}``: the minimum of reads of a reported clone (``fuse.min_reads_per_sample``), every clone
+    found (``reads.clones`` summed over loci), the clones listed in the sample's result (``fuse.clones_per_sample``)
+    and their reads (``fuse.clone_reads_per_sample``), the clones under the minimum (found - listed); each ``None``
+    when the fused result does not hold it (results fused before these fields existed, other producers), never a
+    guess. ``no_clone``: the sample has no reported clone; ``note``: why (e.g. "No clone has at least 5 reads
+    (minimum of the analysis config); 14 clones with fewer reads are not reported."), or how many clones are not
+    reported when some are, or ``None`` when every clone is listed."""
+    n = sample_count(fused)
+    info = fused.get("fuse") if isinstance(fused.get("fuse"), dict) else {}
+    minimums = _list(info.get("min_reads_per_sample"), n)
+    listed = _list(info.get("clones_per_sample"), n)
+    listed_reads = _list(info.get("clone_reads_per_sample"), n)
+    clones = [c for c in fused.get("clones") or [] if isinstance(c, dict)]
+    result = []
+    for sample in samples_view(fused):
+        i = sample["index"]
+        reported = _known_count(listed[i])
+        if reported is None:  # older fused results: whether the sample has a clone at all is still known
+            has_clone = any(int(_list(c.get("reads"), n, 0)[i] or 0) > 0 for c in clones)
+        else:
+            has_clone = reported > 0
+        found = _clones_found(fused, i, n)
+        minimum = _known_count(minimums[i])
+        entry = {"min_reads": minimum or None, "clones": found, "reported_clones": reported,
+                 "unreported_clones": (found - reported if found is not None and reported is not None
+                                       and found >= reported else None),
+                 "clone_reads": _known_count(listed_reads[i]), "segmented_reads": sample["segmented_reads"],
+                 "no_clone": not has_clone}
+        entry["note"] = _reporting_note(entry, sample["total_reads"])
+        result.append(entry)
+    return result
+
+
+def reporting_notes(fused: dict, reporting: list[dict[str, Any]] | None = None) -> list[str]:
+    """"<sample name>: <why it has no clone>" for each sample without a reported clone (fused order)."""
+    reporting = clone_reporting(fused) if reporting is None else reporting
+    return [f"{sample['name']}: {r['note']}" for sample, r in zip(samples_view(fused), reporting)
+            if r["no_clone"] and r["note"]]
+
+
 def time_order(samples: list[dict[str, Any]]) -> list[int]:
     """Sample indexes sorted by sampling date (undated last, then fused order): the follow-up order."""
     return [s["index"] for s in sorted(samples, key=lambda s: (s["sampling_date"] is None,
@@ -127,12 +214,15 @@ def _diversity(fused: dict, index: int, n: int) -> dict[str, float | None]:
 
 
 def qc_rows(fused: dict) -> list[dict[str, Any]]:
-    """QC per sample: reads, segmented reads and %, reads per locus, main clone and its share, diversity."""
+    """QC per sample: reads, segmented reads and %, reads per locus, main clone and its share (``None`` when the
+    sample has no reported clone: ``reporting["note"]`` says why), diversity, ``reporting``
+    (:func:`clone_reporting`)."""
     n = sample_count(fused)
     reads = fused.get("reads") or {}
     germline = reads.get("germline") or {}
     rows = []
     all_clones = clone_rows(fused, top=None)
+    reporting = clone_reporting(fused)
     for sample in samples_view(fused):
         i = sample["index"]
         per_locus = {locus: int(_list(counts, n, 0)[i] or 0) for locus, counts in germline.items()}
@@ -147,6 +237,7 @@ def qc_rows(fused: dict) -> list[dict[str, Any]]:
             "main_clone": None if main is None else {"id": main["id"], "name": main["display_name"],
                                                      "reads": main["reads"][i], "share": main["shares"][i]},
             "diversity": _diversity(fused, i, n),
+            "reporting": reporting[i],
         })
     return rows
 
@@ -175,6 +266,36 @@ def vj_usage(fused: dict, sample_index: int = 0) -> dict[str, dict[str, Any]]:
         grid["j"] = sorted({j for row in grid["reads"].values() for j in row})
         grid["max"] = max((x for row in grid["reads"].values() for x in row.values()), default=0)
     return dict(sorted(grids.items()))
+
+
+def vj_counted(fused: dict, sample_index: int, reporting: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the V/J grid of one sample counts: ``{"reads", "segmented_reads", "clone_reads", "followed_only",
+    "note"}``. ``reads`` = reads summed in the grid (the clones of the fused result), ``clone_reads`` = reads of
+    the sample's reported clones when known; ``followed_only`` is true when the grid holds fewer (clones beyond
+    the top clones followed by the fuse are not in it). ``note``: e.g. "Counts the reads of the reported clones:
+    961 of 1,468 segmented reads." or, without any clone, why (:func:`clone_reporting`)."""
+    reporting = reporting or clone_reporting(fused)[sample_index]
+    n = sample_count(fused)
+    counted = sum(int(_list(c.get("reads"), n, 0)[sample_index] or 0) for c in fused.get("clones") or []
+                  if isinstance(c, dict))
+    segmented, listed = reporting["segmented_reads"], reporting["clone_reads"]
+    followed_only = listed is not None and counted < listed
+    if reporting["no_clone"]:
+        note = reporting["note"]
+    elif followed_only:
+        note = (f"Counts the reads of the top clones followed in this result: {counted:,} of {segmented:,} "
+                f"segmented reads (all the reported clones of this sample hold {listed:,}).")
+    elif listed is not None:
+        note = f"Counts the reads of the reported clones: {counted:,} of {segmented:,} segmented reads."
+    else:
+        note = f"Counts the reads of the clones of this result: {counted:,} of {segmented:,} segmented reads."
+    if not reporting["no_clone"] and reporting["unreported_clones"]:
+        hidden, minimum = reporting["unreported_clones"], reporting["min_reads"]
+        fewer = f"fewer than {minimum:,} reads" if minimum else "fewer reads than the minimum of the analysis config"
+        note += f" The {hidden:,} clone{'s' if hidden != 1 else ''} with {fewer} {'are' if hidden != 1 else 'is'} " \
+                "not counted."
+    return {"reads": counted, "segmented_reads": segmented, "clone_reads": listed, "followed_only": followed_only,
+            "note": note}
 
 
 def clone_table_tsv(fused: dict, rows: Iterable[dict[str, Any]]) -> str:

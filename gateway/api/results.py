@@ -57,15 +57,24 @@ def get_fused(sample_set_id: int, config_id: int):
 @operation(bp, RESULT + "/clones", "GET", summary="Clone table: top clones with V/D/J, CDR3, reads and share",
            tag=TAG, query=ClonesQuery, response=CloneTable)
 def get_clones(sample_set_id: int, config_id: int, query: ClonesQuery):
-    """Clones sorted by rank; ``shares[i]`` = reads / segmented reads of sample ``i`` (fraction)."""
+    """Clones sorted by rank; ``shares[i]`` = reads / segmented reads of sample ``i`` (fraction). Each sample
+    carries ``reporting`` (minimum of reads of the analysis config, clones found / reported / not reported, reads of
+    the reported clones, ``note``); ``notes`` = "<sample>: <why it lists no clone>" for each sample without a
+    reported clone (e.g. all its clones have fewer reads than the minimum)."""
     fused = fused_result(sample_set_id, config_id)
-    return {"sample_set_id": sample_set_id, "config_id": config_id, "samples": views.samples_view(fused),
-            "clones": views.clone_rows(fused, query.top, query.locus, saved_analysis(fused))}
+    reporting = views.clone_reporting(fused)
+    samples = [{**sample, "reporting": r} for sample, r in zip(views.samples_view(fused), reporting)]
+    return {"sample_set_id": sample_set_id, "config_id": config_id, "samples": samples,
+            "clones": views.clone_rows(fused, query.top, query.locus, saved_analysis(fused)),
+            "notes": views.reporting_notes(fused, reporting)}
 
 
 @operation(bp, RESULT + "/qc", "GET", summary="QC per sample: reads, segmented %, loci, main clone, diversity",
            tag=TAG, response={"type": "array", "items": {"type": "object"}})
 def get_qc(sample_set_id: int, config_id: int):
+    """One row per sample; ``main_clone`` is ``null`` when the sample has no reported clone, and
+    ``reporting.note`` then says why (e.g. "No clone has at least 5 reads (minimum of the analysis config); 14
+    clones with fewer reads are not reported.")."""
     return views.qc_rows(fused_result(sample_set_id, config_id))
 
 

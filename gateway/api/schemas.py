@@ -342,6 +342,9 @@ class CloneTable(Answer):
     config_id: int
     samples: list[dict[str, Any]]
     clones: list[CloneRow]
+    notes: list[str] = Field(default_factory=list,
+                             description="'<sample>: <why no clone is listed>' for each sample without a reported "
+                                         "clone (e.g. every clone under the minimum of reads of the config)")
 
 
 class AnalysisBody(Request):

@@ -193,6 +193,10 @@ def cmd_results(args) -> int:
                                                         row["d"] or "", row["j"] or "?", row["cdr3_aa"] or "",
                                                         *cells]))
             text = "\n".join(lines) + "\n"
+            # why a sample lists no clone (e.g. every clone under the config's minimum of reads): on stderr, so
+            # that the table stays a table
+            for note in table.get("notes") or []:
+                print(f"note: {note}", file=sys.stderr)
         data = text.encode()
     else:
         what = {"tsv": "clones.tsv", "airr": "clones.airr.tsv", "vidjil": "", "svg": "plot.svg"}[fmt]

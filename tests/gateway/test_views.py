@@ -128,3 +128,85 @@ def test_upload_reader_stops_at_the_limit_without_reading_everything():
     assert reader.count <= 3 * 1024 * 1024  # stopped within one read of the limit
     small = LimitedBodyReader(io.BytesIO(b"@r\nACGT\n+\nIIII\n"), limit=100)
     assert small.read(-1) == b"@r\nACGT\n+\nIIII\n" and small.read(10) == b""
+
+
+# -- why clones are missing: the minimum of reads of the analysis config ---------------------------------------
+
+def _with_reporting(**fuse_block):
+    """FUSED plus a third sample without any reported clone (3 clones found, all under the minimum)."""
+    fused = {**FUSED, "samples": {**FUSED["samples"], "number": 3,
+                                  "original_names": ["spl.fastq", "colon.fastq", "small.fastq"],
+                                  "names": ["spleen", "colon", "small"]},
+             "reads": {"total": [1000, 500, 25], "segmented": [800, 400, 14],
+                       "germline": {"IGH": [800, 400, 0], "TRB": [0, 0, 14]},
+                       "clones": {"IGH": [1200, 40, 0], "TRB": [0, 0, 3]}},
+             "clones": [{**c, "reads": c["reads"] + [0]} for c in FUSED["clones"]]}
+    if fuse_block:
+        fused["fuse"] = fuse_block
+    return fused
+
+
+def test_a_sample_without_reported_clone_says_why_with_the_numbers():
+    fused = _with_reporting(clones_per_sample=[250, 2, 0], clone_reads_per_sample=[700, 208, 0],
+                            min_reads_per_sample=[5, 5, 5])
+    spleen, colon, small = views.clone_reporting(fused)
+    assert small == {"min_reads": 5, "clones": 3, "reported_clones": 0, "unreported_clones": 3, "clone_reads": 0,
+                     "segmented_reads": 14, "no_clone": True,
+                     "note": "No clone has at least 5 reads (minimum of the analysis config); 3 clones with fewer "
+                             "reads are not reported."}
+    assert spleen["note"] == ("250 clones have at least 5 reads (minimum of the analysis config); 950 clones with "
+                              "fewer reads are not reported.")
+    assert colon["unreported_clones"] == 38 and colon["no_clone"] is False
+    assert views.reporting_notes(fused) == ["small: " + small["note"]]
+    qc = views.qc_rows(fused)
+    assert qc[2]["main_clone"] is None and qc[2]["reporting"] == small
+
+
+def test_numbers_the_result_does_not_hold_are_left_out_not_invented():
+    # a result fused before the fuse kept the minimum and the reported clones, without reads.clones either
+    fused = _with_reporting()
+    del fused["reads"]["clones"]
+    small = views.clone_reporting(fused)[2]
+    assert small["min_reads"] is None and small["clones"] is None and small["reported_clones"] is None
+    assert small["no_clone"] is True  # no clone of the result has reads in it
+    assert small["note"] == ("No clone reaches the minimum number of reads of the analysis config; clones with "
+                             "fewer reads are not reported.")
+    assert views.clone_reporting(fused)[0]["note"] is None
+    with_minimum = _with_reporting(min_reads_per_sample=[None, None, 10])
+    del with_minimum["reads"]["clones"]
+    assert views.clone_reporting(with_minimum)[2]["note"].startswith("No clone has at least 10 reads (minimum")
+
+
+def test_singular_and_empty_samples():
+    fused = _with_reporting(clones_per_sample=[1, 2, 0], min_reads_per_sample=[5, 5, 5])
+    fused["reads"]["clones"] = {"IGH": [2, 2, 0], "TRB": [0, 0, 1]}
+    spleen, colon, small = views.clone_reporting(fused)
+    assert small["note"] == ("No clone has at least 5 reads (minimum of the analysis config); 1 clone with fewer "
+                             "reads is not reported.")
+    assert spleen["note"] == ("1 clone has at least 5 reads (minimum of the analysis config); 1 clone with fewer "
+                              "reads is not reported.")
+    assert colon["note"] is None  # every clone found is listed
+    fused["reads"]["segmented"][2] = 0
+    assert views.clone_reporting(fused)[2]["note"] == ("No V(D)J recombination was found in the 25 reads of this "
+                                                       "sample: there is no clone to report.")
+    fused["reads"]["total"][2] = 0
+    assert "holds no reads" in views.clone_reporting(fused)[2]["note"]
+
+
+def test_vj_grid_says_which_reads_it_counts():
+    fused = _with_reporting(clones_per_sample=[250, 2, 0], clone_reads_per_sample=[700, 208, 0],
+                            min_reads_per_sample=[5, 5, 5])
+    colon = views.vj_counted(fused, 1)
+    assert colon["reads"] == 208 and colon["followed_only"] is False
+    assert colon["note"] == ("Counts the reads of the reported clones: 208 of 400 segmented reads. The 38 clones "
+                             "with fewer than 5 reads are not counted.")
+    # the spleen's 250 reported clones hold 700 reads, the fused result follows only its top (500 reads here)
+    spleen = views.vj_counted(fused, 0)
+    assert spleen["followed_only"] is True
+    assert spleen["note"].startswith("Counts the reads of the top clones followed in this result: 500 of 800 "
+                                     "segmented reads (all the reported clones of this sample hold 700).")
+    assert views.vj_counted(fused, 2)["note"].startswith("No clone has at least 5 reads")
+    unknown = _with_reporting()
+    # an older fused result: no reads of the reported clones, no count of them, hence nothing about the others
+    assert views.vj_counted(unknown, 1)["note"] == ("Counts the reads of the clones of this result: 208 of 400 "
+                                                     "segmented reads.")
