@@ -361,9 +361,27 @@ def results_page(sample_set_id: int, config_id: int):
     plot_rows = rows[:_int_arg("plot", 10, 1, 20)]
     svg = follow_up_svg(plot_rows, samples, order)
     sample_index = _int_arg("sample", 0, 0, max(len(samples) - 1, 0))
+    reporting = views.clone_reporting(fused)
     return _page("results.html", sample_set=sample_set, config=config, configs=configs, fused=fused,
                  samples=samples, order=order, rows=rows, top=top, svg=svg, qc=views.qc_rows(fused),
-                 grids=views.vj_usage(fused, sample_index), sample_index=sample_index)
+                 grids=views.vj_usage(fused, sample_index), sample_index=sample_index, reporting=reporting,
+                 min_reads=_common_minimum(reporting), diversity_over_all_clones=_diversity_over_all_clones(
+                     fused, reporting),
+                 vj_counted=(views.vj_counted(fused, sample_index, reporting[sample_index]) if samples else None))
+
+
+def _diversity_over_all_clones(fused: dict, reporting: list[dict]) -> bool:
+    """True when some sample has clones that are not listed and every sample was analysed by vdj, whose
+    diversity indices are computed over every clone found (so they have values while the lists may be empty)."""
+    producers = (fused.get("samples") or {}).get("producer") or []
+    return (bool(producers) and all(str(p).startswith("repseq-vdj") for p in producers)
+            and any(r["unreported_clones"] for r in reporting))
+
+
+def _common_minimum(reporting: list[dict]) -> int | None:
+    """The minimum of reads of a reported clone when every sample's analysis used the same one (else None)."""
+    minimums = {r["min_reads"] for r in reporting}
+    return minimums.pop() if len(minimums) == 1 else None
 
 
 @bp.get("/sets/<int:sample_set_id>/history")
@@ -414,7 +432,9 @@ def compare_page():
                 samples = views.samples_view(fused)
                 order = list(range(len(samples)))
                 rows = views.clone_rows(fused, _int_arg("top", 20, 1, 500))
+                reporting = views.clone_reporting(fused)
                 context.update(fused=fused, samples=samples, order=order, rows=rows, qc=views.qc_rows(fused),
+                               reporting=reporting, min_reads=_common_minimum(reporting),
                                svg=follow_up_svg(rows[:10], samples, order))
     return _page("compare.html", **context)
 
