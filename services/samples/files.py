@@ -6,7 +6,9 @@ Upload protocol (the gateway streams, this service decides):
 1. ``create_sample`` (or ``begin_upload`` to retry/replace) gives an object key under
    ``samples/<sample id>/<random>/r<n><ext>`` in the sequences bucket; the key names no patient. Every
    ``begin_upload`` gives a new key: an earlier attempt still streaming can never overwrite what a later one
-   stored (S3 keeps the last write of a key), and only the latest attempt can complete.
+   stored (S3 keeps the last write of a key), and only the latest attempt can complete. ``begin_upload`` may name
+   the file being sent (sanitised and type-checked as at creation); that name goes with the key: the checks of
+   ``complete_upload`` use it, and the sample takes it only when the file is accepted.
 2. The gateway streams the body to that key (``services.common.storage``: multipart, constant memory, size and
    SHA-256 computed on the way).
 3. ``complete_upload`` checks that the object exists with the announced size, checks its first records (all of
@@ -24,6 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from services.common.exceptions import BadRequest, NotFound
 from services.common.models import utcnow
@@ -143,8 +146,8 @@ def create(session: Session, principal: Principal, bucket: str, sample_set_ids, 
                                 "producer": producer}, "sample fields").model_dump()
     names = _names(filename)
     names2 = _names(filename2) if filename2 is not None else (None, None)
-    if names2[0] is not None and file_type(names2[0])[0] not in ("fastq", "fasta"):
-        raise BadRequest("only FASTQ/FASTA files can be given as an R1/R2 pair", {"filename2": names2[0]})
+    if names2[0] is not None:
+        _require_pair_type(names2[0])
     if pre_process_id is not None and (isinstance(pre_process_id, bool) or not isinstance(pre_process_id, int)):
         raise BadRequest("pre_process_id must be an integer or null")
     sample = Sample(filename=names[0], original_filename=names[1], filename2=names2[0],
@@ -165,6 +168,8 @@ def create(session: Session, principal: Principal, bucket: str, sample_set_ids, 
 
 
 def _names(filename) -> tuple[str, str]:
+    """``(sanitised name, name as sent)`` of a file name given by a user (InvalidFileName, UnsupportedFileType,
+    BadRequest when missing)."""
     if not isinstance(filename, str) or not filename.strip():
         raise BadRequest("filename is required")
     clean = sanitize_filename(filename)
@@ -172,14 +177,27 @@ def _names(filename) -> tuple[str, str]:
     return clean, filename[:1024]
 
 
-def begin_upload(session: Session, principal: Principal, bucket: str, sample_id, file_number=1) -> dict:
+def _require_pair_type(clean_name: str, field: str = "filename2") -> None:
+    if file_type(clean_name)[0] not in ("fastq", "fasta"):
+        raise BadRequest("only FASTQ/FASTA files can be given as an R1/R2 pair", {field: clean_name})
+
+
+def begin_upload(session: Session, principal: Principal, bucket: str, sample_id, file_number=1,
+                 filename=None) -> dict:
     """Where to stream file ``file_number`` (1, or 2 for R2) of a sample: ``{"sample_id", "file_number",
     "bucket", "object_key", "filename"}``. Needs ``upload`` on a set holding the sample, and ``admin`` on one to
     replace a file the sample already has (an edit of its raw data, like deleting it). Each call gives a new
     key, which becomes the only one ``complete_upload`` accepts: an earlier attempt (interrupted, or a second
     PUT of the same sample still streaming) can no longer complete, and since it writes to its own key it can
     never overwrite a file accepted since (S3 keeps the last write of a key). A file already accepted stays
-    until the new one is accepted (replacement)."""
+    until the new one is accepted (replacement).
+
+    ``filename``: the name of the file about to be sent (None: the file's current name). Sanitised and
+    type-checked as at creation (InvalidFileName, UnsupportedFileType; BadRequest for an R2 file that is not
+    FASTQ/FASTA); the key's extension follows it. It is kept with the key: ``complete_upload`` checks the
+    content under that name and gives it to the sample (``filename``, ``original_filename``, or ``filename2``,
+    ``original_filename2``) only if the file is accepted. The answer's ``filename`` is the sanitised name the
+    file is sent under."""
     sample = access.load_sample(session, sample_id, principal, "upload")
     if file_number not in (1, 2) or (file_number == 2 and not sample.is_pair):
         raise BadRequest("file_number must be 1, or 2 for the R2 file of a pair", {"file_number": file_number})
@@ -187,11 +205,23 @@ def begin_upload(session: Session, principal: Principal, bucket: str, sample_id,
         access.load_sample(session, sample.id, principal, "admin")
     if sample.source != "upload":
         raise BadRequest("this sample's file comes from a mounted directory; it cannot be uploaded")
-    attribute = "pending_key" if file_number == 1 else "pending_key2"
-    filename = sample.filename if file_number == 1 else sample.filename2
-    setattr(sample, attribute, new_object_key(sample.id, file_number, filename))
+    suffix = "" if file_number == 1 else "2"
+    if filename is None:
+        clean = original = None
+        name = getattr(sample, f"filename{suffix}")
+    else:
+        clean, original = _names(filename)
+        if file_number == 2:
+            _require_pair_type(clean, "filename")
+        name = clean
+    setattr(sample, f"pending_key{suffix}", new_object_key(sample.id, file_number, name))
+    setattr(sample, f"pending_filename{suffix}", clean)
+    setattr(sample, f"pending_original_filename{suffix}", original)
+    # written with the key even when unchanged: of two concurrent calls, the last UPDATE sets key and name together
+    flag_modified(sample, f"pending_filename{suffix}")
+    flag_modified(sample, f"pending_original_filename{suffix}")
     return {"sample_id": sample.id, "file_number": file_number, "bucket": sample.bucket or bucket,
-            "object_key": getattr(sample, attribute), "filename": filename}
+            "object_key": getattr(sample, f"pending_key{suffix}"), "filename": name}
 
 
 def complete_upload(session: Session, principal: Principal, outbox: Outbox, store, sample_id, object_key, size,
@@ -205,9 +235,14 @@ def complete_upload(session: Session, principal: Principal, outbox: Outbox, stor
     then deleted and the upload may be retried). Objects up to ``full_check_bytes`` are read whole and their
     SHA-256 compared with ``sha256``.
 
-    On success the sample records key, size, SHA-256 and check report; once every expected file is in, its status
-    becomes ``ready`` and ``sample.uploaded`` is published (after the commit). A replaced file is deleted from the
-    object store after the commit. Returns :func:`sample_dict`.
+    The content is checked, and named in error messages, under the name given to ``begin_upload`` for this key
+    (the file's current name if none was given).
+
+    On success the sample records key, size, SHA-256, check report and that name (``filename`` and
+    ``original_filename``, or ``filename2`` and ``original_filename2``); once every expected file is in, its
+    status becomes ``ready`` and ``sample.uploaded`` is published (after the commit). A replaced file is deleted
+    from the object store after the commit. A refused upload changes nothing in the sample (file and name).
+    Returns :func:`sample_dict`.
     """
     # the row lock makes concurrent completions of one sample wait for each other: one is recorded, the next
     # finds its key no longer pending
@@ -236,7 +271,8 @@ def complete_upload(session: Session, principal: Principal, outbox: Outbox, stor
         _discard_stray_object(store, sample, object_key)
         raise UploadMismatch(f"the stored object has {info.size} bytes, the upload announced {size} (interrupted "
                              f"upload?); upload the file again", {"stored": info.size, "announced": size})
-    filename = sample.filename if file_number == 1 else sample.filename2
+    new_name = getattr(sample, f"pending_filename{suffix}")
+    filename = new_name or getattr(sample, f"filename{suffix}")
     read_all = size <= full_check_bytes
     try:
         with store.open(bucket, object_key) as stream:
@@ -263,6 +299,13 @@ def complete_upload(session: Session, principal: Principal, outbox: Outbox, stor
         outbox.delete_object(bucket, old_key)
     setattr(sample, f"object_key{suffix}", object_key)
     setattr(sample, f"pending_key{suffix}", None)
+    renamed = bool(new_name) and (new_name, getattr(sample, f"pending_original_filename{suffix}")) != (
+        getattr(sample, f"filename{suffix}"), getattr(sample, f"original_filename{suffix}"))
+    if new_name:
+        setattr(sample, f"filename{suffix}", new_name)
+        setattr(sample, f"original_filename{suffix}", getattr(sample, f"pending_original_filename{suffix}"))
+    setattr(sample, f"pending_filename{suffix}", None)
+    setattr(sample, f"pending_original_filename{suffix}", None)
     setattr(sample, f"size{suffix}", size)
     setattr(sample, "sha256" if file_number == 1 else "sha256_2", sha256)
     checks = dict(sample.check_report or {})
@@ -272,7 +315,7 @@ def complete_upload(session: Session, principal: Principal, outbox: Outbox, stor
         sample.file_format = report.file_format
         sample.compressed = report.compressed
     audit.record(session, principal, "upload", None, sample.id, file_number=file_number, size=size,
-                 sha256=sha256, replaced=bool(old_key and old_key != object_key))
+                 sha256=sha256, replaced=bool(old_key and old_key != object_key), renamed=renamed)
     if sample.object_key and (not sample.is_pair or sample.object_key2):
         sample.status = READY
         sample.uploaded_at = utcnow()
@@ -426,6 +469,8 @@ def delete(session: Session, principal: Principal, outbox: Outbox, sample_id, wi
     for key in (sample.object_key, sample.object_key2, sample.pending_key, sample.pending_key2):
         outbox.delete_object(sample.bucket, key)
     sample.object_key = sample.object_key2 = sample.pending_key = sample.pending_key2 = None
+    sample.pending_filename = sample.pending_original_filename = None
+    sample.pending_filename2 = sample.pending_original_filename2 = None
     sample.source_path = sample.source_path2 = None  # a mounted file is not ours to delete: only forgotten
     sample.status = RAW_DELETED
     audit.record(session, principal, "delete_raw", None, sample.id)

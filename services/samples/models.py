@@ -88,7 +88,10 @@ class Sample(Base):
     Where the bytes are: ``bucket``/``object_key`` in the object store, or ``file_source_id``/``source_path``
     for a file of a mounted directory (never copied). ``pending_key``/``pending_key2`` are the object keys an
     upload in progress writes to; they become ``object_key``/``object_key2`` only once the stored object has
-    been checked (so an interrupted upload leaves no half sample).
+    been checked (so an interrupted upload leaves no half sample). ``pending_filename`` and
+    ``pending_original_filename`` (``...2``) are the name the latest upload attempt of that file was sent under
+    (sanitised, and as sent; NULL: the current name): they become ``filename``/``original_filename`` (``...2``)
+    together with its key.
     """
 
     __tablename__ = "sample"
@@ -117,6 +120,10 @@ class Sample(Base):
     object_key2: Mapped[str | None] = mapped_column(String(512), index=True)
     pending_key: Mapped[str | None] = mapped_column(String(512))
     pending_key2: Mapped[str | None] = mapped_column(String(512))
+    pending_filename: Mapped[str | None] = mapped_column(String(255))
+    pending_original_filename: Mapped[str | None] = mapped_column(String(1024))
+    pending_filename2: Mapped[str | None] = mapped_column(String(255))
+    pending_original_filename2: Mapped[str | None] = mapped_column(String(1024))
     size: Mapped[int | None] = mapped_column(BigInteger)
     size2: Mapped[int | None] = mapped_column(BigInteger)
     sha256: Mapped[str | None] = mapped_column(String(64))

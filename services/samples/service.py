@@ -208,23 +208,28 @@ class SamplesService:
                             filename2, pcr, sequencer, producer, pre_process_id)
 
     @rpc
-    def begin_upload(self, principal, sample_id, file_number=1):
+    def begin_upload(self, principal, sample_id, file_number=1, filename=None):
         """Where to stream file ``file_number`` (1, or 2 for R2): ``{"sample_id", "file_number", "bucket",
-        "object_key", "filename"}``. The same key until that upload completes (retry); a new one to replace an
-        accepted file. Needs ``upload`` on a set holding the sample (``admin`` to replace an accepted file).
-        LowStorage (503) while storage is low."""
+        "object_key", "filename"}``. A new key at every call; only the latest one can complete. Needs ``upload``
+        on a set holding the sample (``admin`` to replace an accepted file). LowStorage (503) while storage is low.
+        ``filename``: the name of the file about to be sent (default: the file's current name), sanitised and
+        checked as at creation (400 ``invalid_file_name``, ``unsupported_file_type``; an R2 file must be
+        FASTQ/FASTA); the answer's ``filename`` is the sanitised one, which ``complete_upload`` uses in its
+        messages and gives to the sample once the file is accepted."""
         caller = Principal.from_dict(principal)
         self._require_space("upload")
-        return files.begin_upload(self.db, caller, self._bucket, sample_id, file_number)
+        return files.begin_upload(self.db, caller, self._bucket, sample_id, file_number, filename)
 
     @rpc
     def complete_upload(self, principal, sample_id, object_key, size, sha256, file_number=1):
         """Accept the object the gateway stored at ``object_key`` (``size`` bytes, hex ``sha256``) as file
         ``file_number`` of the sample, after checking it (existence, size, first records; whole file and SHA-256
-        for files up to 64 MiB). Returns the sample. Errors: UploadMismatch (409: wrong key, size or checksum),
-        NotFound (nothing stored), one InvalidSequenceFile subclass per content problem (400: empty_file,
-        corrupt_gzip, not_gzip, binary_file, sequence_syntax_error, invalid_bases, ...; the object is deleted and
-        the upload can be retried). Publishes ``sample.uploaded`` once every file of the sample is in."""
+        for files up to 64 MiB) under the name given to ``begin_upload`` for that key, which the sample then
+        takes (file name and original name). Returns the sample. Errors: UploadMismatch (409: wrong key, size or
+        checksum), NotFound (nothing stored), one InvalidSequenceFile subclass per content problem (400:
+        empty_file, corrupt_gzip, not_gzip, binary_file, sequence_syntax_error, invalid_bases, ...; the object is
+        deleted and the upload can be retried; the sample keeps its file and name). Publishes ``sample.uploaded``
+        once every file of the sample is in."""
         caller = Principal.from_dict(principal)
         outbox = Outbox()
         result = files.complete_upload(self.db, caller, outbox, self.storage, sample_id, object_key, size, sha256,

@@ -174,6 +174,38 @@ def test_replacing_a_file_keeps_the_old_one_until_the_new_is_accepted(rpc, lab, 
     assert not object_store.exists(first["bucket"], first["object_key"])
 
 
+def test_the_name_given_to_begin_upload_goes_with_its_key(rpc, lab, object_store, patient_and_run):
+    """``begin_upload(..., filename)``: sanitised as at creation, the key's type follows it, ``complete_upload``
+    checks the content under it and the sample takes it once accepted; a later ``begin_upload`` without a name
+    gives a key that completes under the sample's current name."""
+    patient, _ = patient_and_run
+    sample = rpc.samples.create_sample(lab.owner, [patient["id"]], "s.fastq")
+    first = store_and_complete(rpc, object_store, lab.owner, sample, REAL_FASTQ.read_bytes())
+    named = rpc.samples.begin_upload(lab.owner, sample["id"], 1, "C:\\runs\\d2 R1.fa")
+    assert named["filename"] == "d2_R1.fa" and named["object_key"].endswith("/r1.fasta")
+    unnamed = rpc.samples.begin_upload(lab.owner, sample["id"])   # supersedes the named attempt
+    assert unnamed["filename"] == "s.fastq" and unnamed["object_key"].endswith("/r1.fastq")
+    with pytest.raises(UploadMismatch):
+        store_and_complete(rpc, object_store, lab.owner, {**sample, "upload_key": named["object_key"]}, b">r\nAC\n")
+    kept = store_and_complete(rpc, object_store, lab.owner, {**sample, "upload_key": unnamed["object_key"]},
+                              b"@r\nACGT\n+\nIIII\n")
+    assert (kept["filename"], kept["original_filename"]) == ("s.fastq", "s.fastq")
+    named = rpc.samples.begin_upload(lab.owner, sample["id"], 1, "C:\\runs\\d2 R1.fa")
+    with pytest.raises(BadRequest) as refused:     # the message names the file sent, not the sample's
+        store_and_complete(rpc, object_store, lab.owner, {**sample, "upload_key": named["object_key"]}, b"junk\n")
+    assert "d2_R1.fa" in str(refused.value) and "s.fastq" not in str(refused.value)
+    assert rpc.samples.get_sample(lab.owner, sample["id"])["filename"] == "s.fastq"
+    renamed = store_and_complete(rpc, object_store, lab.owner, {**sample, "upload_key": named["object_key"]},
+                                 b">r\nACGT\n")
+    assert (renamed["filename"], renamed["original_filename"]) == ("d2_R1.fa", "C:\\runs\\d2 R1.fa")
+    assert renamed["file_format"] == "fasta" and first["object_key"] != renamed["object_key"]
+    trail = rpc.samples.list_audit(lab.owner, patient["id"])["items"]
+    assert trail[0]["action"] == "upload" and trail[0]["details"]["renamed"] is True
+    for bad in ("", 5, "notes.docx"):
+        with pytest.raises(BadRequest):
+            rpc.samples.begin_upload(lab.owner, sample["id"], 1, bad)
+
+
 def test_delete_raw_keeps_metadata_delete_all_needs_confirmation(rpc, lab, object_store, patient_and_run, events):
     patient, _ = patient_and_run
     listener = events(["sample.deleted"])
