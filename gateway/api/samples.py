@@ -6,6 +6,11 @@ Upload protocol (browser and scripts alike)::
     POST /api/v1/sample_sets/12/samples {"filename": "d1.fastq", "sampling_date": "2024-01-05"}  -> {"id": 40, ...}
     PUT  /api/v1/samples/40/file?filename=d1.fastq   (raw body = the file; or header X-Filename)     -> sample
 
+The PUT's file name (query ``filename``, else header ``X-Filename``, else the sample's current name) is the name of
+the file sent: ``samples.begin_upload`` sanitises and type-checks it as at creation (400 ``invalid_file_name``,
+``unsupported_file_type``, before any byte is stored), every message about the body names it, and the sample takes
+it (``filename``, ``original_filename``; ``filename2``... for R2) only when the file is accepted.
+
 The PUT body is read from the WSGI input stream in parts and sent to the object store as it arrives (multipart
 upload with the smallest parts the size limit allows, 5 MiB up to 48 GiB): no file is buffered whole, neither in memory nor on disk. Size and
 SHA-256 are computed on the way, and a gzip body is checked whole on the way (CRC-32, length, decompression ratio:
@@ -32,7 +37,7 @@ from gateway.api.schemas import BrowseQuery, CreateSampleBody, DeleteSampleQuery
     SampleAnswer, StorageGuardBody, UpdateSampleBody, UploadQuery
 from gateway.auth import call_as_user, context, require_principal
 from gateway.body import IncompleteBody
-from gateway.openapi import operation
+from gateway.openapi import ValidationFailed, operation
 from services.common.exceptions import NotFound, TooLarge
 from services.common.storage import ObjectStore, part_size_for
 from services.samples.exceptions import EmptyFile, InvalidSequenceFile, NotGzip
@@ -241,14 +246,17 @@ def upload_sample_file(sample_id: int, query: UploadQuery):
     ``samples.begin_upload``, which also checks the ``upload`` right before any byte is stored; a refused attempt
     is deleted and never recorded as the sample's file. Content refusals by ``complete_upload``, and this gateway's
     own (an empty body, the gzip verdict on files over 64 MiB: ``samples.reject_upload``), are in the sample's
-    audit trail."""
+    audit trail. The file name (query ``filename``, else header ``X-Filename``, else the sample's current name)
+    names the file sent in every message; sanitised and type-checked as at sample creation (400
+    ``invalid_file_name``, ``unsupported_file_type``), it becomes the sample's file name (and original file name)
+    only when the upload is accepted."""
     require_principal()
     limit = max_upload_bytes()
     announced = request.content_length
     if announced is not None and announced > limit:
         raise TooLarge(f"the file ({announced} bytes) is larger than the limit of {limit} bytes",
                        {"limit": limit, "size": announced})
-    target = call_as_user("samples", "begin_upload", sample_id, query.file_number)
+    target = call_as_user("samples", "begin_upload", sample_id, query.file_number, upload_filename(query))
     store = object_store()
     bucket, key = target.get("bucket") or store.buckets["sequences"], target["object_key"]
     filename = target.get("filename") or f"sample-{sample_id}"
@@ -283,6 +291,31 @@ def upload_sample_file(sample_id: int, query: UploadQuery):
     # a gzip problem found here in a file the samples service reads whole is found there again (same checker), and
     # answered and audited there
     return call_as_user("samples", "complete_upload", sample_id, key, stored.size, stored.sha256, query.file_number)
+
+
+#: Longest file name accepted in the ``X-Filename`` header: that of the ``filename`` query parameter.
+MAX_FILENAME_PARAM = next(m.max_length for m in UploadQuery.model_fields["filename"].metadata
+                          if hasattr(m, "max_length"))
+
+
+def upload_filename(query: UploadQuery) -> str | None:
+    """The name of the file a PUT sends: the ``filename`` query parameter, else the ``X-Filename`` header (raw
+    UTF-8 read as UTF-8, else as Latin-1; empty = absent), else None (the sample's current name). A header longer
+    than :data:`MAX_FILENAME_PARAM` is refused like the query parameter (422 ``validation_failed``)."""
+    if query.filename is not None:
+        return query.filename
+    value = request.headers.get("X-Filename")
+    if value is None or not value.strip():
+        return None
+    try:    # WSGI gives header bytes as Latin-1 characters: a UTF-8 name arrives as its bytes
+        value = value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        pass
+    if len(value) > MAX_FILENAME_PARAM:
+        message = f"String should have at most {MAX_FILENAME_PARAM} characters"
+        raise ValidationFailed(f"header.X-Filename: {message}", {"errors": [
+            {"loc": ["header", "X-Filename"], "msg": message, "type": "string_too_long"}]})
+    return value
 
 
 def _delete_quietly(store: ObjectStore, bucket: str, key: str) -> None:

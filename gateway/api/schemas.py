@@ -231,7 +231,10 @@ class UpdateSampleBody(Request):
 
 class UploadQuery(Request):
     filename: str | None = Field(None, min_length=1, max_length=400,
-                                 description="original file name (or the X-Filename header)")
+                                 description="name of the file sent (else the X-Filename header, else the sample's "
+                                             "current name): named in every message about it, sanitised and "
+                                             "type-checked as at creation; the sample takes it once the file is "
+                                             "accepted")
     file_number: int = Field(1, ge=1, le=2, description="1, or 2 for the R2 file of a paired-end sample")
 
 
