@@ -276,7 +276,9 @@ class Stack:
             if time.monotonic() > deadline:
                 raise StackError(f"the S3 server at {self.settings.s3_endpoint} does not accept access key "
                                  f"{self.settings.s3_access_key!r} of this install (another RepSeq stack's server?): "
-                                 f"set REPSEQ_S3_ENDPOINT to a free port (docs/configuration.md, two stacks)")
+                                 f"set REPSEQ_S3_ENDPOINT to a free port, and with it REPSEQ_AMQP_URI, "
+                                 f"REPSEQ_DB_PREFIX and REPSEQ_GATEWAY_PORT (docs/configuration.md, "
+                                 f"\"Two stacks on one machine\")")
             time.sleep(0.5)
 
     def check_broker(self) -> None:
