@@ -223,7 +223,10 @@ class Stack:
         self._spawn("gateway", [sys.executable, "-m", "gunicorn", "--worker-class", "gateway.server.GatewayWorker",
                                 "--workers", "1", "--threads", str(self.settings.gateway_threads),
                                 "--bind", bind, "--timeout", "120", "--graceful-timeout", "10",
-                                "--access-logfile", "-", "gateway.app:create_app()"])
+                                "--access-logfile", "-",
+                                # its control socket is one fixed path per user, which every install and test stack
+                                # would share; nothing here uses it
+                                "--no-control-socket", "gateway.app:create_app()"])
         return True
 
     def health(self, timeout: float = 3.0) -> tuple[int, dict]:
