@@ -165,3 +165,24 @@ class EventListener:
             self.connection.release()
         except OSError:
             pass
+
+
+def overlapping_pair(count: int = 150) -> tuple[bytes, bytes]:
+    """R1/R2 made from real merged reads: the first 300 nt, and the reverse complement of the last 300 nt (they
+    overlap, so a merger gives reads longer than either file's)."""
+    import dnaio
+
+    from vdj.kmer import reverse_complement
+
+    r1, r2 = io.StringIO(), io.StringIO()
+    with dnaio.open(str(REAL_FASTQ)) as reader:
+        for record in reader:
+            seq, qual = record.sequence, record.qualities
+            if len(seq) < 400:
+                continue
+            r1.write(f"@{record.name}/1\n{seq[:300]}\n+\n{qual[:300]}\n")
+            r2.write(f"@{record.name}/2\n{reverse_complement(seq[-300:])}\n+\n{qual[-300:][::-1]}\n")
+            count -= 1
+            if count == 0:
+                break
+    return r1.getvalue().encode(), r2.getvalue().encode()

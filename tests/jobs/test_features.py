@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from jobs_helpers import (DATA, REAL_FASTQ, config_id, first_reads, make_patient, upload_sample, wait_job,
-                          wait_workers)
+from jobs_helpers import (DATA, REAL_FASTQ, config_id, first_reads, make_patient, overlapping_pair, upload_sample,
+                          wait_job, wait_workers)
 from services.common.exceptions import BadRequest, NotFound, PermissionDenied, TooLarge
 from services.jobs.exceptions import ConfigInUse
 
@@ -22,28 +22,8 @@ def patient(rpc, lab):
     return make_patient(rpc, lab.owner, lab.group)
 
 
-def _pair(count: int = 150) -> tuple[bytes, bytes]:
-    """R1/R2 made from real merged reads: the first 300 nt, and the reverse complement of the last 300 nt."""
-    import dnaio
-
-    from vdj.kmer import reverse_complement
-
-    r1, r2 = io.StringIO(), io.StringIO()
-    with dnaio.open(str(REAL_FASTQ)) as reader:
-        for record in reader:
-            seq, qual = record.sequence, record.qualities
-            if len(seq) < 400:
-                continue
-            r1.write(f"@{record.name}/1\n{seq[:300]}\n+\n{qual[:300]}\n")
-            r2.write(f"@{record.name}/2\n{reverse_complement(seq[-300:])}\n+\n{qual[-300:][::-1]}\n")
-            count -= 1
-            if count == 0:
-                break
-    return r1.getvalue().encode(), r2.getvalue().encode()
-
-
 def _upload_pair(rpc, object_store, caller, sample_set_id, pre_process_id):
-    r1, r2 = _pair()
+    r1, r2 = overlapping_pair()
     sample = rpc.samples.create_sample(caller, [sample_set_id], "lib_R1.fastq", "2024-02-01",
                                        filename2="lib_R2.fastq", pre_process_id=pre_process_id)
     for number, data, key in ((1, r1, sample["upload_key"]), (2, r2, sample["upload_key2"])):

@@ -5,13 +5,12 @@ analyses with a reason that names it."""
 
 from __future__ import annotations
 
-import io
 import shutil
 import time
 
 import pytest
 
-from jobs_helpers import REAL_FASTQ, config_id, first_reads, make_patient, wait_job
+from jobs_helpers import config_id, first_reads, make_patient, overlapping_pair, wait_job
 from services.jobs.exceptions import NoInputFile
 
 
@@ -30,30 +29,9 @@ def share(rpc, tmp_path, admin_principal):
     return source, root
 
 
-def _pair(count: int = 150) -> tuple[bytes, bytes]:
-    """R1/R2 made from real merged reads: the first 300 nt, and the reverse complement of the last 300 nt (they
-    overlap, so a merger gives reads longer than either file's)."""
-    import dnaio
-
-    from vdj.kmer import reverse_complement
-
-    r1, r2 = io.StringIO(), io.StringIO()
-    with dnaio.open(str(REAL_FASTQ)) as reader:
-        for record in reader:
-            seq, qual = record.sequence, record.qualities
-            if len(seq) < 400:
-                continue
-            r1.write(f"@{record.name}/1\n{seq[:300]}\n+\n{qual[:300]}\n")
-            r2.write(f"@{record.name}/2\n{reverse_complement(seq[-300:])}\n+\n{qual[-300:][::-1]}\n")
-            count -= 1
-            if count == 0:
-                break
-    return r1.getvalue().encode(), r2.getvalue().encode()
-
-
 def _mounted_pair(rpc, caller, patient, share, pre_process_name="FLASH merge") -> dict:
     source, root = share
-    r1, r2 = _pair()
+    r1, r2 = overlapping_pair()
     (root / "lib_R1.fastq").write_bytes(r1)
     (root / "lib_R2.fastq").write_bytes(r2)
     pre = next(p for p in rpc.jobs.list_pre_processes(caller) if p["name"] == pre_process_name)
@@ -104,8 +82,8 @@ def test_mounted_pair_is_merged_from_both_files_before_the_analysis(rpc, lab, pa
     assert result["reads_total"] == len(lengths) and result["reads_by_locus"]["IGH"] >= 140
     # the mounted files are left as they were
     _, root = share
-    assert (root / "lib_R1.fastq").read_bytes() == _pair()[0]
-    assert (root / "lib_R2.fastq").read_bytes() == _pair()[1]
+    assert (root / "lib_R1.fastq").read_bytes() == overlapping_pair()[0]
+    assert (root / "lib_R2.fastq").read_bytes() == overlapping_pair()[1]
     # the merged file is not made again for the next analysis
     again = rpc.jobs.launch(lab.owner, sample["id"], patient["id"], config_id(rpc, lab.owner, "IGK"))
     assert again["state"] == "QUEUED", again
