@@ -23,33 +23,21 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import secrets
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.parse
 from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from services.common.config import Settings  # noqa: E402
+from isolated_stack import isolated_settings, tear_down  # noqa: E402
 
 FASTQ = ROOT / "tests" / "data" / "real" / "immunedb-d1_spl.fastq"
 CONFIGS = ("IGH", "multi+inc", "IGK", "TRB", "TRG")
 
-
-def make_vhost(amqp_uri: str, vhost: str) -> str:
-    parsed = urllib.parse.urlsplit(amqp_uri)
-    user = urllib.parse.unquote(parsed.username or "guest")
-    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True, capture_output=True, timeout=60)
-    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, user, ".*", ".*", ".*"], check=True,
-                   capture_output=True, timeout=60)
-    return urllib.parse.urlunsplit(parsed._replace(path="/" + vhost))
 
 
 def first_reads(count: int) -> bytes:
@@ -121,18 +109,11 @@ def main() -> int:
     from nameko.standalone.rpc import ClusterRpcProxy
 
     from repseq.stack import Stack
-    from services.common.db import dispose_engines, get_engine
     from services.common.principal import Membership, Principal
     from services.common.storage import ObjectStore
 
-    base = Settings.from_env()
-    token = secrets.token_hex(3)
-    var_dir = Path(tempfile.mkdtemp(prefix=f"repseq-bench-{token}-"))
-    vhost = f"repseq_bench_{token}"
-    settings = base.replace(
-        var_dir=var_dir, amqp_uri=make_vhost(base.amqp_uri, vhost), db_prefix=f"{base.db_prefix}bench_{token}_",
-        bucket_sequences=f"repseq-bench-{token}-sequences", bucket_results=f"repseq-bench-{token}-results",
-        bucket_backups=f"repseq-bench-{token}-backups", workers=args.workers)
+    settings, vhost = isolated_settings(workers=args.workers)
+    var_dir = settings.var_dir
     stack = Stack(settings, services=("samples", "jobs"), gateway=False, workers=args.workers)
     store = ObjectStore(settings, timeout=120)
     group = 1000
@@ -207,23 +188,7 @@ def main() -> int:
         report["direct_vdj_run_s"] = round(time.monotonic() - direct, 2)
         events.connection.release()
     finally:
-        stack.down()
-        for bucket in settings.buckets.values():
-            try:
-                store.remove_bucket(bucket)
-            except Exception:
-                pass
-        dispose_engines()
-        try:
-            with get_engine(settings, None).connect() as connection:
-                for (name,) in connection.exec_driver_sql("SHOW DATABASES").all():
-                    if name.startswith(settings.db_prefix):
-                        connection.exec_driver_sql(f"DROP DATABASE `{name}`")
-        finally:
-            dispose_engines()
-        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, timeout=60)
-        if not args.keep:
-            shutil.rmtree(var_dir, ignore_errors=True)
+        tear_down(stack, settings, store, vhost, keep_var_dir=args.keep)
 
     print(json.dumps(report, indent=2))
     tp = report["throughput"]

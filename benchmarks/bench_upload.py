@@ -20,15 +20,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import secrets
-import shutil
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from services.common.config import Settings  # noqa: E402
+from isolated_stack import isolated_settings, tear_down  # noqa: E402
 
 MB = 1000 * 1000
 MIB = 1024 * 1024
@@ -168,14 +163,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def make_vhost(amqp_uri: str, vhost: str) -> str:
-    parsed = urllib.parse.urlsplit(amqp_uri)
-    user = urllib.parse.unquote(parsed.username or "guest")
-    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True, capture_output=True, timeout=60)
-    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, user, ".*", ".*", ".*"], check=True,
-                   capture_output=True, timeout=60)
-    return urllib.parse.urlunsplit(parsed._replace(path="/" + vhost))
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -187,18 +174,14 @@ def main() -> int:
     size = int(args.size_gb * 1e9)
 
     from repseq.stack import Stack
-    from services.common.db import dispose_engines, get_engine, session_scope
+    from services.common.db import session_scope
     from services.common.storage import ObjectStore
 
-    base = Settings.from_env()
-    token = secrets.token_hex(3)
-    var_dir = Path(tempfile.mkdtemp(prefix=f"repseq-bench-{token}-"))
-    vhost = f"repseq_bench_{token}"
-    settings = base.replace(
-        var_dir=var_dir, amqp_uri=make_vhost(base.amqp_uri, vhost), db_prefix=f"{base.db_prefix}bench_{token}_",
-        bucket_sequences=f"repseq-bench-{token}-sequences", bucket_results=f"repseq-bench-{token}-results",
-        bucket_backups=f"repseq-bench-{token}-backups", gateway_host="127.0.0.1", gateway_port=free_port(),
-        workers=0, secret_key=base.secret_key or "bench-secret")
+    settings, vhost = isolated_settings(gateway_host="127.0.0.1", gateway_port=free_port(), workers=0)
+    token = vhost.rsplit("_", 1)[-1]
+    if not settings.secret_key:
+        settings = settings.replace(secret_key="bench-secret")
+    var_dir = settings.var_dir
     stack = Stack(settings, workers=0)
     store = ObjectStore(settings, timeout=120)
     result: dict = {"size_bytes": size}
@@ -272,23 +255,7 @@ def main() -> int:
                            "download_identical": count == size and digest.hexdigest() == body.sha256.hexdigest()})
             result["gateway_peak_rss_after_download_mb"] = {p: round(memory_kb(p, "VmHWM") / 1024, 1) for p in pids}
     finally:
-        stack.down()
-        for bucket in settings.buckets.values():
-            try:
-                store.remove_bucket(bucket)
-            except Exception:
-                pass
-        dispose_engines()
-        try:
-            with get_engine(settings, None).connect() as connection:
-                for (name,) in connection.exec_driver_sql("SHOW DATABASES").all():
-                    if name.startswith(settings.db_prefix):
-                        connection.exec_driver_sql(f"DROP DATABASE `{name}`")
-        finally:
-            dispose_engines()
-        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, timeout=60)
-        if not args.keep:
-            shutil.rmtree(var_dir, ignore_errors=True)
+        tear_down(stack, settings, store, vhost, keep_var_dir=args.keep)
 
     peak = max(max(result["gateway_peak_rss_mb"].values()),
                max(result.get("gateway_peak_rss_after_download_mb", {0: 0}).values()))
